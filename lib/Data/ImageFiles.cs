@@ -1,0 +1,40 @@
+using SkiaSharp;
+using WhatNetworksLearn.Rendering;
+using static TorchSharp.torch;
+
+namespace WhatNetworksLearn.Data;
+
+/// <summary>Reads and writes image files (PNG, JPEG, and whatever else Skia decodes) as tensors in [0,1].</summary>
+public static class ImageFiles
+{
+    /// <summary>
+    /// The image as a 3 x H x W float tensor in [0,1]. Greyscale files give three equal channels;
+    /// transparency is dropped. A missing or undecodable file is an error that names the file.
+    /// </summary>
+    public static Tensor Load(string path)
+    {
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"No image file at {Path.GetFullPath(path)}.", path);
+        using var bitmap = SKBitmap.Decode(path)
+            ?? throw new InvalidDataException($"{Path.GetFullPath(path)} is not an image this kit can read (PNG or JPEG), or it is damaged.");
+        return Pixels.FromBitmap(bitmap);
+    }
+
+    /// <summary>The image as a 1 x H x W tensor: the luma of its colours (ITU-R BT.601 weights).</summary>
+    public static Tensor LoadGrey(string path)
+    {
+        using var scope = NewDisposeScope();
+        var rgb = Load(path);
+        var weights = tensor(new[] { 0.299f, 0.587f, 0.114f }).reshape(3, 1, 1);
+        return (rgb * weights).sum(0, keepdim: true).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Writes a 3 x H x W or 1 x H x W tensor in [0,1] as a PNG file.</summary>
+    public static void SavePng(Tensor image, string path)
+    {
+        using var bitmap = Pixels.ToBitmap(image);
+        using var encoded = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        File.WriteAllBytes(path, encoded.ToArray());
+    }
+}

@@ -1,0 +1,124 @@
+using SkiaSharp;
+using static TorchSharp.torch;
+
+namespace WhatNetworksLearn.Rendering;
+
+/// <summary>Draws the kit's figures: single images, grids of captioned tiles, heat maps over images.</summary>
+public static class Plot
+{
+    const int Margin = 8;
+    const int Gap = 6;
+    const float TitleSize = 15;
+    const float CaptionSize = 11;
+    const int CaptionLineHeight = 14;
+
+    /// <summary>One image. Small images are enlarged with square pixels so that they can be seen.</summary>
+    public static Figure Image(Tensor image, string title, string? caption = null, int? size = null)
+    {
+        var chw = Pixels.AsChw(image);
+        long longest = Math.Max(chw.shape[1], chw.shape[2]);
+        int display = size ?? (int)Math.Clamp(longest * Math.Max(1, 160 / longest), 160, 512);
+        return Grid([new Tile(image, caption)], title, columns: 1, tileSize: display);
+    }
+
+    /// <summary>
+    /// Tiles in rows of <paramref name="columns"/>; each image is scaled to fit a square of
+    /// <paramref name="tileSize"/> pixels, with its caption below.
+    /// </summary>
+    public static Figure Grid(IEnumerable<Tile> tiles, string title, int columns = 8, int tileSize = 96)
+    {
+        var list = tiles.ToList();
+        if (list.Count == 0)
+            throw new ArgumentException("A grid needs at least one tile.", nameof(tiles));
+        if (columns < 1 || tileSize < 8)
+            throw new ArgumentOutOfRangeException(nameof(columns), "Columns must be at least 1 and the tile size at least 8 pixels.");
+        columns = Math.Min(columns, list.Count);
+        int rows = (list.Count + columns - 1) / columns;
+        int captionLines = list.Max(t => t.Caption is null ? 0 : t.Caption.Split('\n').Length);
+        int cellHeight = tileSize + captionLines * CaptionLineHeight;
+        int titleHeight = string.IsNullOrEmpty(title) ? 0 : (int)TitleSize + 10;
+        int width = 2 * Margin + columns * tileSize + (columns - 1) * Gap;
+        int height = 2 * Margin + titleHeight + rows * cellHeight + (rows - 1) * Gap;
+        width = Math.Max(width, Math.Min(640, (int)(title.Length * TitleSize * 0.6) + 2 * Margin));
+
+        using var surface = SKSurface.Create(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
+        var canvas = surface.Canvas;
+        canvas.Clear(SKColors.White);
+        using var titlePaint = Fonts.Paint(TitleSize, SKColors.Black);
+        using var captionPaint = Fonts.Paint(CaptionSize, new SKColor(0x33, 0x33, 0x33));
+        if (titleHeight > 0)
+            canvas.DrawText(Fonts.Fit(title, titlePaint, width - 2 * Margin), Margin, Margin + TitleSize, titlePaint);
+
+        for (int i = 0; i < list.Count; i++)
+        {
+            int x = Margin + i % columns * (tileSize + Gap);
+            int y = Margin + titleHeight + i / columns * (cellHeight + Gap);
+            DrawTile(canvas, list[i], new SKRect(x, y, x + tileSize, y + tileSize));
+            if (list[i].Caption is { } caption)
+            {
+                var lines = caption.Split('\n');
+                for (int l = 0; l < lines.Length; l++)
+                    canvas.DrawText(Fonts.Fit(lines[l], captionPaint, tileSize), x, y + tileSize + (l + 1) * CaptionLineHeight - 3, captionPaint);
+            }
+        }
+        using var snapshot = surface.Snapshot();
+        using var png = snapshot.Encode(SKEncodedImageFormat.Png, 100);
+        return new Figure(title, png.ToArray(), width, height);
+    }
+
+    /// <summary>
+    /// The image with a map of one value per pixel laid over it in colour: <paramref name="map"/> is H x W
+    /// (resized to the image if needed) and rescaled to [0,1] unless <paramref name="normalize"/> is false.
+    /// Returns a 3 x H x W image, ready to be a <see cref="Tile"/>.
+    /// </summary>
+    public static Tensor HeatMapOverlay(Tensor image, Tensor map, Colormap colormap = Colormap.Jet, float opacity = 0.5f, bool normalize = true)
+    {
+        if (opacity is < 0 or > 1)
+            throw new ArgumentOutOfRangeException(nameof(opacity), "Opacity must be between 0 and 1.");
+        using var scope = NewDisposeScope();
+        var chw = Pixels.AsChw(image).to_type(ScalarType.Float32).cpu();
+        long height = chw.shape[1], width = chw.shape[2];
+        var values = map.detach().cpu().to_type(ScalarType.Float32);
+        if (values.dim() != 2)
+            throw new ArgumentException($"Expected a map shaped H x W; got [{string.Join(", ", map.shape)}].", nameof(map));
+        if (values.shape[0] != height || values.shape[1] != width)
+            values = nn.functional.interpolate(values[TensorIndex.None, TensorIndex.None], [height, width], mode: InterpolationMode.Bilinear, align_corners: false)[0, 0];
+        if (normalize)
+            values = Pixels.Normalize(values);
+        var colours = Colormaps.Apply(values, colormap);
+        var rgb = chw.shape[0] == 1 ? chw.expand(3, height, width) : chw;
+        return (rgb * (1 - opacity) + colours * opacity).clamp(0, 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>A map of one value per pixel in colour (rescaled to [0,1] first unless <paramref name="normalize"/> is false).</summary>
+    public static Tensor HeatMap(Tensor map, Colormap colormap = Colormap.Jet, bool normalize = true)
+    {
+        using var scope = NewDisposeScope();
+        var values = map.detach().cpu().to_type(ScalarType.Float32);
+        return Colormaps.Apply(normalize ? Pixels.Normalize(values) : values, colormap).MoveToOuterDisposeScope();
+    }
+
+    static void DrawTile(SKCanvas canvas, Tile tile, SKRect cell)
+    {
+        using var bitmap = Pixels.ToBitmap(tile.Image);
+        float scale = Math.Min(cell.Width / bitmap.Width, cell.Height / bitmap.Height);
+        float drawnWidth = bitmap.Width * scale, drawnHeight = bitmap.Height * scale;
+        float left = cell.Left + (cell.Width - drawnWidth) / 2, top = cell.Top + (cell.Height - drawnHeight) / 2;
+        // Enlarged images keep square pixels; reduced ones are smoothed.
+        using var imagePaint = new SKPaint { FilterQuality = scale >= 1 ? SKFilterQuality.None : SKFilterQuality.Medium };
+        canvas.DrawBitmap(bitmap, new SKRect(left, top, left + drawnWidth, top + drawnHeight), imagePaint);
+
+        using var stroke = new SKPaint { Color = tile.Color, Style = SKPaintStyle.Stroke, StrokeWidth = 2, IsAntialias = true };
+        using var label = Fonts.Paint(CaptionSize, tile.Color);
+        foreach (var box in tile.Boxes)
+        {
+            var rect = new SKRect(left + box.Left * scale, top + box.Top * scale,
+                left + (box.Left + box.Width) * scale, top + (box.Top + box.Height) * scale);
+            canvas.DrawRect(rect, stroke);
+            if (box.Label is not null)
+                canvas.DrawText(box.Label, rect.Left + 2, rect.Top + CaptionSize, label);
+        }
+        foreach (var mark in tile.Marks)
+            canvas.DrawCircle(left + (mark.X + 0.5f) * scale, top + (mark.Y + 0.5f) * scale, Math.Max(mark.Radius * scale, 4), stroke);
+    }
+}

@@ -1,0 +1,41 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace NotebookRunner;
+
+/// <summary>The kit's folders, and the set-up the runner does before any notebook runs.</summary>
+public static class Workspace
+{
+    /// <summary>Longest a single notebook may run before the runner stops it.</summary>
+    public static readonly TimeSpan NotebookTimeout = TimeSpan.FromMinutes(15);
+
+    /// <summary>The notebooks, in the order of their numbers.</summary>
+    public static List<string> Notebooks(string root) =>
+        Directory.GetFiles(Path.Combine(root, "notebooks"), "*.ipynb").Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>Restores the pinned dotnet-repl (.config/dotnet-tools.json); fails with its output if it cannot.</summary>
+    public static void RestoreTools(string root)
+    {
+        var start = new ProcessStartInfo("dotnet", "tool restore")
+        {
+            WorkingDirectory = root,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException("`dotnet tool restore` failed, so notebooks cannot run:\n" + output);
+    }
+
+    /// <summary>artifacts/summary.md: each notebook's outcome, time and figures.</summary>
+    public static void WriteSummary(string artifacts, IEnumerable<NotebookResult> results)
+    {
+        var text = new StringBuilder("| notebook | result | seconds | figures |\n|---|---|---:|---|\n");
+        foreach (var r in results)
+            text.AppendLine($"| {r.Name} | {(r.Succeeded ? "ok" : "failed")} | {r.Seconds:F1} | {string.Join(", ", r.Figures)} |");
+        Directory.CreateDirectory(artifacts);
+        File.WriteAllText(Path.Combine(artifacts, "summary.md"), text.ToString());
+    }
+}
