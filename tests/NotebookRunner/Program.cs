@@ -1,14 +1,22 @@
-using System.Diagnostics;
 using NotebookRunner;
 using WhatNetworksLearn;
 using WhatNetworksLearn.Platform;
 
 // Usage: dotnet run --project tests/NotebookRunner [-- name-filter ...]
+//        dotnet run --project tests/NotebookRunner -- --check
 // Runs every notebook in notebooks/ (or those whose name contains a filter), one fresh kernel each,
 // and writes artifacts/<notebook>/ with the executed notebook, its figures as PNG files and its run time.
+// --check prints the environment check instead (environment/README.md).
 var root = Kit.Root();
 foreach (var result in TorchSharpNativeFix.Apply())
     Console.WriteLine($"libLibTorchSharp.so: {result.Outcome}: {result.Path}");
+if (args is ["--check"])
+{
+    var findings = EnvironmentCheck.BeforeTorch().Concat(EnvironmentCheck.Torch()).ToList();
+    foreach (var finding in findings)
+        Console.WriteLine($"{(finding.Problem ? "PROBLEM " : "")}{finding.Item}: {finding.Value}{(finding.Advice is null ? "" : "\n    " + finding.Advice)}");
+    return findings.Any(f => f.Problem) ? 1 : 0;
+}
 Workspace.RestoreTools(root);
 
 var notebooks = Workspace.Notebooks(root)
