@@ -22,7 +22,8 @@ public static class Formatters
         Formatter.Register<XPlot.Plotly.PlotlyChart>((chart, writer) => writer.Write(Charts.InlineHtml(chart)), Html);
         Formatter.Register<IEnumerable<Finding>>((findings, writer) => writer.Write(FindingsHtml(findings)), Html);
         Formatter.Register<ProgressDisplay.State>((state, writer) => writer.Write(state.ToHtml()), Html);
-        foreach (var type in new[] { typeof(Figure), typeof(Tensor), typeof(XPlot.Plotly.PlotlyChart), typeof(ProgressDisplay.State) })
+        Formatter.Register<ExerciseResult>((result, writer) => writer.Write(result.ToHtml()), Html);
+        foreach (var type in new[] { typeof(Figure), typeof(Tensor), typeof(XPlot.Plotly.PlotlyChart), typeof(ProgressDisplay.State), typeof(ExerciseResult) })
             Formatter.SetPreferredMimeTypesFor(type, Html);
     }
 

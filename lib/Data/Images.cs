@@ -1,0 +1,58 @@
+using WhatNetworksLearn.Models;
+using static TorchSharp.torch;
+
+namespace WhatNetworksLearn.Data;
+
+/// <summary>Turns any image into what a model takes, by one explicit policy.</summary>
+public static class Images
+{
+    /// <summary>
+    /// Makes an image (C x H x W) or a batch (N x C x H x W) of any size fit <paramref name="model"/>:
+    /// <list type="bullet">
+    /// <item>channels: a greyscale image gets three equal channels for a colour model; a colour image becomes its luma (BT.601) for a greyscale model;</item>
+    /// <item>size: the shorter side is scaled to the model's (bilinear, antialiased when shrinking), then the centre is cropped to the model's height and width, so nothing is stretched;</item>
+    /// <item>values must already be in [0,1].</item>
+    /// </list>
+    /// Returns N x C x H x W on the model's device.
+    /// </summary>
+    public static Tensor Prepare(Tensor image, VisionModel model)
+    {
+        using var scope = NewDisposeScope();
+        var batch = image.dim() switch
+        {
+            3 => image.unsqueeze(0),
+            4 => image,
+            _ => throw new ArgumentException($"Expected an image C x H x W or a batch N x C x H x W; got [{string.Join(", ", image.shape)}].", nameof(image)),
+        };
+        if (batch.shape[0] == 0)
+            throw new ArgumentException("The batch is empty: there are no images to prepare.", nameof(image));
+        batch = ConvertChannels(batch.to_type(ScalarType.Float32), model.Input.Channels);
+        batch = ResizeAndCrop(batch, model.Input.Height, model.Input.Width);
+        return batch.to(model.Device).MoveToOuterDisposeScope();
+    }
+
+    static Tensor ConvertChannels(Tensor batch, int channels)
+    {
+        long given = batch.shape[1];
+        if (given == channels)
+            return batch;
+        if (given == 1 && channels == 3)
+            return batch.expand(-1, 3, -1, -1).contiguous();
+        if (given == 3 && channels == 1)
+            return (batch * tensor(new[] { 0.299f, 0.587f, 0.114f }, device: batch.device).reshape(1, 3, 1, 1)).sum(1, keepdim: true);
+        throw new ArgumentException($"Cannot turn images with {given} channels into {channels}: expected 1 (greyscale) or 3 (RGB) channels.");
+    }
+
+    static Tensor ResizeAndCrop(Tensor batch, int height, int width)
+    {
+        long h = batch.shape[2], w = batch.shape[3];
+        if (h == height && w == width)
+            return batch;
+        double scale = Math.Max((double)height / h, (double)width / w);
+        long scaledHeight = Math.Max(height, (long)Math.Round(h * scale)), scaledWidth = Math.Max(width, (long)Math.Round(w * scale));
+        var resized = nn.functional.interpolate(batch, [scaledHeight, scaledWidth], mode: InterpolationMode.Bilinear,
+            align_corners: false, antialias: scale < 1);
+        long top = (scaledHeight - height) / 2, left = (scaledWidth - width) / 2;
+        return resized.narrow(2, top, height).narrow(3, left, width);
+    }
+}

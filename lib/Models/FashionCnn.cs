@@ -1,0 +1,50 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace WhatNetworksLearn.Models;
+
+/// <summary>
+/// The kit's own small classifier for Fashion-MNIST (28 x 28 greyscale, 10 classes), trained by
+/// <see cref="Training.FashionCnnTraining"/> and shipped in data/models/. Three convolution blocks, the first
+/// with 5 x 5 kernels (big enough to look at), then a 256-unit hidden layer, the image's embedding.
+/// Every ReLU is its own module so that hooks and modified backward rules reach it.
+/// </summary>
+public static class FashionCnn
+{
+    public const string Name = "fashion-cnn";
+    public const string EmbeddingLayer = "relu4";
+    /// <summary>Mean and standard deviation of the Fashion-MNIST training pixels.</summary>
+    public static readonly InputSpec Input = new(1, 28, 28, [0.2860f], [0.3530f]);
+
+    /// <summary>A fresh, randomly initialised network (seeded by the caller through torch.manual_seed).</summary>
+    public static nn.Module<Tensor, Tensor> Create() => nn.Sequential(
+        ("conv1", nn.Conv2d(1, 32, 5, padding: 2)),
+        ("bn1", nn.BatchNorm2d(32)),
+        ("relu1", nn.ReLU()),
+        ("pool1", nn.MaxPool2d(2)),              // 32 x 14 x 14
+        ("conv2", nn.Conv2d(32, 64, 3, padding: 1)),
+        ("bn2", nn.BatchNorm2d(64)),
+        ("relu2", nn.ReLU()),
+        ("pool2", nn.MaxPool2d(2)),              // 64 x 7 x 7
+        ("conv3", nn.Conv2d(64, 128, 3, padding: 1)),
+        ("bn3", nn.BatchNorm2d(128)),
+        ("relu3", nn.ReLU()),
+        ("pool3", nn.MaxPool2d(2)),              // 128 x 3 x 3
+        ("flatten", nn.Flatten()),
+        ("fc1", nn.Linear(128 * 3 * 3, 256)),
+        ("relu4", nn.ReLU()),
+        ("dropout", nn.Dropout(0.3)),
+        ("fc2", nn.Linear(256, 10)));
+
+    /// <summary>The trained model from data/models/, its file checked against the manifest's SHA-256.</summary>
+    public static VisionModel Load(Device? device = null) => Load(ShippedWeights.Locate(Name), device);
+
+    /// <summary>The model with weights from a given file (written by TorchSharp's module.save).</summary>
+    public static VisionModel Load(string weightsPath, Device? device = null)
+    {
+        var network = Create();
+        WeightFiles.LoadInto(network, weightsPath, Name);
+        return new VisionModel(Name, "Small CNN trained by the kit on Fashion-MNIST (3 conv blocks, 5x5 first-layer filters)",
+            network, Input, Data.FashionMnist.ClassNames, EmbeddingLayer, device);
+    }
+}

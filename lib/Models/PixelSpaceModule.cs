@@ -1,0 +1,28 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace WhatNetworksLearn.Models;
+
+/// <summary>
+/// A network preceded by its input normalisation, so that it takes pixels in [0,1].
+/// The inner network's layers keep their own names (no prefix), as users know them.
+/// </summary>
+public sealed class PixelSpaceModule : nn.Module<Tensor, Tensor>
+{
+    readonly Tensor mean;
+    readonly Tensor std;
+    readonly nn.Module<Tensor, Tensor> network;
+
+    public PixelSpaceModule(nn.Module<Tensor, Tensor> network, float[] mean, float[] std) : base("PixelSpace")
+    {
+        this.network = network;
+        this.mean = tensor(mean).reshape(1, mean.Length, 1, 1);
+        this.std = tensor(std).reshape(1, std.Length, 1, 1);
+        RegisterComponents();
+    }
+
+    /// <summary>The network without the normalisation step (its layer names are the kit's layer names).</summary>
+    public nn.Module<Tensor, Tensor> Network => network;
+
+    public override Tensor forward(Tensor pixels) => network.forward((pixels - mean) / std);
+}

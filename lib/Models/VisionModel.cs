@@ -1,0 +1,169 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace WhatNetworksLearn.Models;
+
+/// <summary>One layer in a model's summary table.</summary>
+public sealed record LayerSummary(string Layer, string Kind, string OutputShape, long Parameters);
+
+/// <summary>
+/// A network ready for the kit's techniques: it takes pixels (N x C x H x W in [0,1]), knows its class names
+/// (none for a feature trunk) and its layers by name, and lives on one device in evaluation mode.
+/// </summary>
+public sealed class VisionModel : IDisposable
+{
+    readonly PixelSpaceModule module;
+    readonly Dictionary<string, nn.Module> layers;
+
+    public VisionModel(string name, string description, nn.Module<Tensor, Tensor> network, InputSpec input,
+        IReadOnlyList<string> classNames, string? embeddingLayer, Device? device = null)
+    {
+        Name = name;
+        Description = description;
+        Input = input;
+        ClassNames = classNames;
+        Device = device ?? Kit.DefaultDevice;
+        module = new PixelSpaceModule(network, input.Mean, input.Std);
+        module.to(Device);
+        module.eval();
+        layers = network.named_modules().Where(m => m.name != "").ToDictionary(m => m.name, m => m.module);
+        LayerNames = layers.Keys.ToList();
+        if (embeddingLayer is not null && !layers.ContainsKey(embeddingLayer))
+            throw new ArgumentException($"The embedding layer '{embeddingLayer}' is not a layer of {name}.", nameof(embeddingLayer));
+        EmbeddingLayer = embeddingLayer;
+    }
+
+    public string Name { get; }
+    public string Description { get; }
+    public InputSpec Input { get; }
+    /// <summary>Class names in output order; empty for a network without a classifier.</summary>
+    public IReadOnlyList<string> ClassNames { get; }
+    public bool IsClassifier => ClassNames.Count > 0;
+    public Device Device { get; }
+    /// <summary>Every named layer, in the order the network declares them; valid arguments of <see cref="Layer"/>.</summary>
+    public IReadOnlyList<string> LayerNames { get; }
+    /// <summary>The layer whose output is the image's condensed representation (the last hidden layer), if any.</summary>
+    public string? EmbeddingLayer { get; }
+
+    /// <summary>The whole network, normalisation included: pixels in, scores (or features) out.</summary>
+    public nn.Module<Tensor, Tensor> Module => module;
+
+    /// <summary>The network without its normalisation step.</summary>
+    public nn.Module<Tensor, Tensor> Network => module.Network;
+
+    /// <summary>Scores (logits) for a batch of images; checks the input and moves it to the model's device.</summary>
+    public Tensor Forward(Tensor pixels)
+    {
+        CheckInput(pixels);
+        return module.forward(pixels.to(Device));
+    }
+
+    /// <summary>Class probabilities (softmax of the scores), without gradients.</summary>
+    public Tensor Probabilities(Tensor pixels)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        return nn.functional.softmax(Forward(pixels), 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The top class index and its probability for each image of a batch.</summary>
+    public IReadOnlyList<(int Class, float Probability)> Predict(Tensor pixels)
+    {
+        RequireClassifier();
+        using var probabilities = Probabilities(pixels);
+        var (values, indices) = probabilities.max(1);
+        using (values)
+        using (indices)
+        {
+            var p = values.cpu().data<float>().ToArray();
+            var c = indices.cpu().data<long>().ToArray();
+            return c.Select((cls, i) => ((int)cls, p[i])).ToList();
+        }
+    }
+
+    /// <summary>A layer by name; an unknown name is an error that lists the valid ones.</summary>
+    public nn.Module Layer(string name)
+    {
+        if (layers.TryGetValue(name, out var layer))
+            return layer;
+        throw new ArgumentException($"{Name} has no layer named '{name}'. Valid names: {string.Join(", ", LayerNames)}.", nameof(name));
+    }
+
+    /// <summary>
+    /// Runs the batch once and returns the outputs of the named layers (detached, on the model's device).
+    /// </summary>
+    public Dictionary<string, Tensor> Activations(Tensor pixels, params string[] layerNames)
+    {
+        using var noGrad = no_grad();
+        using var capture = new LayerCapture(this, layerNames, detach: true);
+        using (var output = Forward(pixels)) { }
+        return capture.TakeAll();
+    }
+
+    /// <summary>
+    /// One row per layer without children: its name, kind, output shape for one image, and parameter count.
+    /// Found by running one blank image through the network with every layer watched.
+    /// </summary>
+    public IReadOnlyList<LayerSummary> Summary()
+    {
+        var leaves = LayerNames.Where(n => !layers[n].children().Any() && layers[n] is nn.Module<Tensor, Tensor>).ToList();
+        using var blank = zeros(1, Input.Channels, Input.Height, Input.Width);
+        var outputs = Activations(blank, [.. leaves]);
+        var rows = leaves.Select(n => new LayerSummary(n, layers[n].GetType().Name,
+            outputs.TryGetValue(n, out var o) ? string.Join(" x ", o.shape.Skip(1)) : "(not used)",
+            layers[n].parameters().Sum(p => p.numel()))).ToList();
+        foreach (var output in outputs.Values)
+            output.Dispose();
+        return rows;
+    }
+
+    /// <summary>The class index for a class name (case-insensitive); an unknown name lists a few valid ones.</summary>
+    public int ClassIndex(string className)
+    {
+        RequireClassifier();
+        for (int i = 0; i < ClassNames.Count; i++)
+            if (string.Equals(ClassNames[i], className, StringComparison.OrdinalIgnoreCase))
+                return i;
+        throw new ArgumentException($"{Name} has no class '{className}'. Classes include: {string.Join(", ", ClassNames.Take(12))}{(ClassNames.Count > 12 ? ", …" : "")}.", nameof(className));
+    }
+
+    /// <summary>Checks that a class index is one of this model's classes.</summary>
+    public void CheckClass(int classIndex)
+    {
+        RequireClassifier();
+        if (classIndex < 0 || classIndex >= ClassNames.Count)
+            throw new ArgumentOutOfRangeException(nameof(classIndex), $"Class index {classIndex} is out of range: {Name} has classes 0 to {ClassNames.Count - 1}.");
+    }
+
+    /// <summary>
+    /// Checks a batch of pixels against <see cref="Input"/>: rank 4, the model's channels and size, finite values.
+    /// </summary>
+    public void CheckInput(Tensor pixels)
+    {
+        var expected = $"N x {Input.Channels} x {Input.Height} x {Input.Width} pixels in [0,1]";
+        var given = $"[{string.Join(", ", pixels.shape)}]";
+        if (pixels.dim() != 4)
+            throw new ArgumentException($"{Name} expects {expected}; got {given}. Add a batch dimension with unsqueeze(0) for a single image.", nameof(pixels));
+        if (pixels.shape[1] != Input.Channels)
+            throw new ArgumentException($"{Name} expects {expected}; got {given}. " +
+                (Input.Channels == 3 ? "Convert greyscale images to RGB first (Images.Prepare does)." : "Convert colour images to greyscale first (Images.Prepare does)."), nameof(pixels));
+        if (pixels.shape[2] != Input.Height || pixels.shape[3] != Input.Width)
+            throw new ArgumentException($"{Name} expects {expected}; got {given}. Resize with Images.Prepare(image, model).", nameof(pixels));
+        if (!pixels.is_floating_point())
+            throw new ArgumentException($"{Name} expects floating-point pixels in [0,1]; got {pixels.dtype}. Divide bytes by 255.", nameof(pixels));
+        using var finite = pixels.isfinite().all();
+        if (!finite.item<bool>())
+            throw new ArgumentException($"The images given to {Name} contain NaN or infinite values.", nameof(pixels));
+    }
+
+    void RequireClassifier()
+    {
+        if (!IsClassifier)
+            throw new InvalidOperationException($"{Name} is a feature extractor without classes; use a classifier from the registry (ModelRegistry.Names).");
+    }
+
+    public override string ToString() =>
+        $"{Name}: {Description}\nInput: {Input}\nClasses: {(IsClassifier ? $"{ClassNames.Count}" : "none (features)")}\nLayers: {string.Join(", ", LayerNames)}";
+
+    public void Dispose() => module.Dispose();
+}

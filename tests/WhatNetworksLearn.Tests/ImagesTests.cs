@@ -1,0 +1,67 @@
+using WhatNetworksLearn.Data;
+using WhatNetworksLearn.Models;
+using static TorchSharp.torch;
+
+namespace WhatNetworksLearn.Tests;
+
+public class ImagesTests
+{
+    static string Photo(string name) => Path.Combine(Kit.Root(AppContext.BaseDirectory), "data", "images", name);
+
+    [Fact]
+    public void Photos_load_as_three_channels_in_the_unit_range()
+    {
+        using var cat = ImageFiles.Load(Photo("chelsea.png"));
+        Assert.Equal(new long[] { 3, 300, 451 }, cat.shape);
+        Assert.InRange(cat.min().item<float>(), 0, 1);
+        Assert.InRange(cat.max().item<float>(), 0, 1);
+        using var camera = ImageFiles.Load(Photo("camera.png"));
+        Assert.True(camera[0].allclose(camera[1]) && camera[1].allclose(camera[2]), "A greyscale file gives three equal channels.");
+    }
+
+    [Fact]
+    public void Damaged_and_missing_files_are_named_in_the_error()
+    {
+        var damaged = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllBytes(damaged, File.ReadAllBytes(Photo("coffee.png"))[..100]);
+            Assert.Contains(damaged, Assert.Throws<InvalidDataException>(() => ImageFiles.Load(damaged)).Message);
+        }
+        finally
+        {
+            File.Delete(damaged);
+        }
+        Assert.Throws<FileNotFoundException>(() => ImageFiles.Load("/no/such/image.png"));
+    }
+
+    [Fact]
+    public void Prepare_scales_the_shorter_side_then_crops_the_centre()
+    {
+        using var model = FashionCnn.Load(CPU);
+        // 1 x 28 x 56: already the right height, so only the centre 28 columns (14..41) are kept.
+        using var wide = arange(56f).expand(1, 28, 56).contiguous();
+        using var prepared = Images.Prepare(wide, model);
+        Assert.Equal(new long[] { 1, 1, 28, 28 }, prepared.shape);
+        Assert.Equal(14f, prepared[0, 0, 0, 0].item<float>());
+        Assert.Equal(41f, prepared[0, 0, 5, 27].item<float>());
+    }
+
+    [Fact]
+    public void Prepare_converts_colour_to_luma_for_a_greyscale_model()
+    {
+        using var model = FashionCnn.Load(CPU);
+        using var red = zeros(3, 28, 28);
+        red[0] = ones(28, 28);
+        using var prepared = Images.Prepare(red, model);
+        Assert.Equal(0.299f, prepared.mean().item<float>(), 5);
+    }
+
+    [Fact]
+    public void Prepare_refuses_an_empty_batch()
+    {
+        using var model = FashionCnn.Load(CPU);
+        using var empty = zeros(0, 1, 28, 28);
+        Assert.Contains("empty", Assert.Throws<ArgumentException>(() => Images.Prepare(empty, model)).Message);
+    }
+}

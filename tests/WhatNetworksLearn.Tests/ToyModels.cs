@@ -1,0 +1,26 @@
+using WhatNetworksLearn.Models;
+using static TorchSharp.torch;
+
+namespace WhatNetworksLearn.Tests;
+
+/// <summary>Tiny models whose answers can be worked out by hand.</summary>
+static class ToyModels
+{
+    /// <summary>
+    /// A two-class model on 1 x 8 x 8 images: the score of class 0 is 10 x the sum of the pixels in the 2 x 2 square
+    /// at rows 0-1, columns 0-1; the score of class 1 is always 0. Nothing else in the image matters.
+    /// </summary>
+    public static VisionModel CornerDetector()
+    {
+        var linear = nn.Linear(64, 2);
+        using (no_grad())
+        {
+            linear.weight!.zero_();
+            linear.bias!.zero_();
+            foreach (var (row, column) in new[] { (0, 0), (0, 1), (1, 0), (1, 1) })
+                linear.weight[0, row * 8 + column] = tensor(10f);
+        }
+        var network = nn.Sequential(("flatten", nn.Flatten()), ("linear", linear));
+        return new VisionModel("corner-detector", "toy", network, new InputSpec(1, 8, 8, [0f], [1f]), ["corner", "other"], null, CPU);
+    }
+}
