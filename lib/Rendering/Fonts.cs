@@ -27,4 +27,24 @@ static class Fonts
             text = text[..^1];
         return text + "…";
     }
+
+    /// <summary>The text broken at spaces into lines no wider than <paramref name="width"/> pixels (a single long word is shortened).</summary>
+    public static List<string> Wrap(string text, SKPaint paint, float width)
+    {
+        var lines = new List<string>();
+        var line = "";
+        foreach (var word in text.Split(' '))
+        {
+            var candidate = line.Length == 0 ? word : line + " " + word;
+            if (paint.MeasureText(candidate) <= width || line.Length == 0)
+                line = candidate;
+            else
+            {
+                lines.Add(line);
+                line = word;
+            }
+        }
+        lines.Add(line);
+        return lines.Select(l => Fit(l, paint, width)).ToList();
+    }
 }

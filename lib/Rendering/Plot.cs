@@ -36,18 +36,20 @@ public static class Plot
         int rows = (list.Count + columns - 1) / columns;
         int captionLines = list.Max(t => t.Caption is null ? 0 : t.Caption.Split('\n').Length);
         int cellHeight = tileSize + captionLines * CaptionLineHeight;
-        int titleHeight = string.IsNullOrEmpty(title) ? 0 : (int)TitleSize + 10;
-        int width = 2 * Margin + columns * tileSize + (columns - 1) * Gap;
+        using var titlePaint = Fonts.Paint(TitleSize, SKColors.Black);
+        using var captionPaint = Fonts.Paint(CaptionSize, new SKColor(0x33, 0x33, 0x33));
+        int contentWidth = 2 * Margin + columns * tileSize + (columns - 1) * Gap;
+        // A long title widens a narrow figure up to 640 pixels, then wraps onto more lines.
+        int width = Math.Max(contentWidth, Math.Min(640, (int)titlePaint.MeasureText(title) + 2 * Margin));
+        var titleLines = string.IsNullOrEmpty(title) ? [] : Fonts.Wrap(title, titlePaint, width - 2 * Margin);
+        int titleHeight = titleLines.Count == 0 ? 0 : titleLines.Count * ((int)TitleSize + 4) + 6;
         int height = 2 * Margin + titleHeight + rows * cellHeight + (rows - 1) * Gap;
-        width = Math.Max(width, Math.Min(640, (int)(title.Length * TitleSize * 0.6) + 2 * Margin));
 
         using var surface = SKSurface.Create(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
         var canvas = surface.Canvas;
         canvas.Clear(SKColors.White);
-        using var titlePaint = Fonts.Paint(TitleSize, SKColors.Black);
-        using var captionPaint = Fonts.Paint(CaptionSize, new SKColor(0x33, 0x33, 0x33));
-        if (titleHeight > 0)
-            canvas.DrawText(Fonts.Fit(title, titlePaint, width - 2 * Margin), Margin, Margin + TitleSize, titlePaint);
+        for (int l = 0; l < titleLines.Count; l++)
+            canvas.DrawText(titleLines[l], Margin, Margin + TitleSize + l * (TitleSize + 4), titlePaint);
 
         for (int i = 0; i < list.Count; i++)
         {

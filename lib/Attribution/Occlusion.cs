@@ -1,0 +1,126 @@
+using WhatNetworksLearn.Models;
+using WhatNetworksLearn.Notebook;
+using static TorchSharp.torch;
+
+namespace WhatNetworksLearn.Attribution;
+
+/// <summary>Settings of an occlusion experiment. Sizes are in the model's input pixels.</summary>
+/// <param name="PatchSize">Side of the square patch that hides part of the image.</param>
+/// <param name="Stride">Step between two patch positions.</param>
+/// <param name="Fill">Value the hidden pixels take (0.5: mid grey).</param>
+/// <param name="BatchSize">Occluded images per forward pass.</param>
+public sealed record OcclusionOptions(int PatchSize = 8, int Stride = 4, float Fill = 0.5f, int BatchSize = 64)
+{
+    public void Validate(long height, long width)
+    {
+        if (PatchSize < 1 || Stride < 1 || BatchSize < 1)
+            throw new ArgumentOutOfRangeException(nameof(PatchSize), "Patch size, stride and batch size must be at least 1.");
+        if (PatchSize > height || PatchSize > width)
+            throw new ArgumentOutOfRangeException(nameof(PatchSize), $"The patch ({PatchSize} pixels) is larger than the image ({height} x {width}).");
+        if (Fill is < 0 or > 1)
+            throw new ArgumentOutOfRangeException(nameof(Fill), "The fill value is a pixel value and must lie in [0,1].");
+    }
+}
+
+/// <summary>What occlusion found for one image and class.</summary>
+/// <param name="Probabilities">Rows x columns of patch positions: the class probability with the patch at each position.</param>
+/// <param name="PixelMap">H x W: for each pixel, the mean probability over the patch positions that hid it.</param>
+/// <param name="BaseProbability">The class probability of the intact image.</param>
+/// <param name="TargetClass">The class whose probability was watched.</param>
+public sealed record OcclusionResult(Tensor Probabilities, Tensor PixelMap, float BaseProbability, int TargetClass) : IDisposable
+{
+    public void Dispose()
+    {
+        Probabilities.Dispose();
+        PixelMap.Dispose();
+    }
+}
+
+/// <summary>
+/// Saliency by occlusion (Zeiler and Fergus): hide one square of the image at a time and watch the probability of
+/// a class. Where hiding drops the probability most, the network was looking.
+/// </summary>
+public sealed class Occlusion(VisionModel model, OcclusionOptions? options = null) : IAttribution
+{
+    public OcclusionOptions Options { get; } = options ?? new OcclusionOptions();
+
+    /// <summary>Runs the experiment on one image (C x H x W or 1 x C x H x W, pixels in [0,1]).</summary>
+    public OcclusionResult Run(Tensor image, int targetClass)
+    {
+        model.CheckClass(targetClass);
+        using var scope = NewDisposeScope();
+        var pixels = image.dim() == 3 ? image.unsqueeze(0) : image;
+        model.CheckInput(pixels);
+        pixels = pixels.to(model.Device);
+        long height = pixels.shape[2], width = pixels.shape[3];
+        Options.Validate(height, width);
+
+        int rows = PositionCount(height, Options.PatchSize, Options.Stride), columns = PositionCount(width, Options.PatchSize, Options.Stride);
+        int positions = rows * columns;
+        var probabilities = empty(positions, device: model.Device);
+        var probabilitySum = zeros(height, width, device: model.Device);   // per pixel, over the patches that hid it
+        var coverage = zeros(height, width, device: model.Device);
+        using (var progress = ProgressDisplay.Start("Occlusion", positions))
+        using (no_grad())
+        {
+            for (int start = 0; start < positions; start += Options.BatchSize)
+            {
+                using var batchScope = NewDisposeScope();
+                int size = Math.Min(Options.BatchSize, positions - start);
+                var mask = PatchMasks(height, width, Options.PatchSize, Options.Stride, start, size, model.Device);   // B x H x W
+                var occluded = pixels * (1 - mask.unsqueeze(1)) + Options.Fill * mask.unsqueeze(1);                  // B x C x H x W
+                var p = nn.functional.softmax(model.Module.forward(occluded), 1)[.., targetClass];
+                probabilities.narrow(0, start, size).copy_(p);
+                probabilitySum.add_((mask * p.reshape(-1, 1, 1)).sum(dim: 0));   // dim named: a bare 0 would pick the ScalarType overload
+                coverage.add_(mask.sum(dim: 0));
+                progress.Report(start + size);
+            }
+        }
+        float baseProbability;
+        using (no_grad())
+            baseProbability = nn.functional.softmax(model.Module.forward(pixels), 1)[0, targetClass].item<float>();
+        // Pixels no patch position reached (at the right and bottom edges when the stride does not divide evenly) keep the intact probability.
+        var pixelMap = where(coverage.gt(0), probabilitySum / coverage.clamp_min(1), full_like(coverage, baseProbability));
+        return new OcclusionResult(probabilities.reshape(rows, columns).cpu().MoveToOuterDisposeScope(),
+            pixelMap.cpu().MoveToOuterDisposeScope(), baseProbability, targetClass);
+    }
+
+    /// <summary>
+    /// Importance per pixel for each image of a batch: how much hiding the pixel lowers the class probability
+    /// (the intact probability minus <see cref="OcclusionResult.PixelMap"/>).
+    /// </summary>
+    public Tensor Attribute(Tensor pixels, int targetClass)
+    {
+        if (pixels.dim() != 4)
+            throw new ArgumentException($"Expected a batch N x C x H x W; got [{string.Join(", ", pixels.shape)}].", nameof(pixels));
+        var maps = new List<Tensor>();
+        for (long i = 0; i < pixels.shape[0]; i++)
+        {
+            using var result = Run(pixels[i], targetClass);
+            maps.Add(result.BaseProbability - result.PixelMap);
+        }
+        var all = stack(maps);
+        maps.ForEach(m => m.Dispose());
+        return all;
+    }
+
+    internal static int PositionCount(long size, int patch, int stride) => (int)((size - patch) / stride + 1);
+
+    /// <summary>
+    /// The H x W masks (1 inside the patch) of <paramref name="count"/> patch positions from <paramref name="first"/> on,
+    /// positions numbered row by row.
+    /// </summary>
+    internal static Tensor PatchMasks(long height, long width, int patch, int stride, int first, int count, Device device)
+    {
+        using var scope = NewDisposeScope();
+        int columns = PositionCount(width, patch, stride);
+        var position = arange(first, first + count, device: device);
+        var top = position.div(columns, rounding_mode: RoundingMode.floor) * stride;   // the row of patch positions
+        var left = (position % columns) * stride;
+        var rows = arange(height, device: device).unsqueeze(0);   // 1 x H
+        var cols = arange(width, device: device).unsqueeze(0);    // 1 x W
+        var inRow = rows.ge(top.unsqueeze(1)).logical_and(rows.lt(top.unsqueeze(1) + patch));     // B x H
+        var inColumn = cols.ge(left.unsqueeze(1)).logical_and(cols.lt(left.unsqueeze(1) + patch)); // B x W
+        return inRow.unsqueeze(2).logical_and(inColumn.unsqueeze(1)).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,53 @@
+using WhatNetworksLearn.Models;
+using static TorchSharp.torch;
+
+namespace WhatNetworksLearn.Features;
+
+/// <summary>
+/// The last hidden layer's output, the image's most condensed description: images whose embeddings are close
+/// are images the network considers alike.
+/// </summary>
+public static class Embeddings
+{
+    /// <summary>The embeddings (N x D, flattened, on the CPU) of images (N x C x H x W pixels), computed in batches.</summary>
+    public static Tensor Of(VisionModel model, Tensor images, int batchSize = 250)
+    {
+        var layer = model.EmbeddingLayer ?? throw new InvalidOperationException($"{model.Name} names no embedding layer.");
+        if (images.shape[0] == 0)
+            throw new ArgumentException("The image set is empty.", nameof(images));
+        var parts = new List<Tensor>();
+        for (long start = 0; start < images.shape[0]; start += batchSize)
+        {
+            var outputs = model.Activations(images.narrow(0, start, Math.Min(batchSize, images.shape[0] - start)), layer);
+            using var output = outputs[layer];
+            parts.Add(output.flatten(1).cpu());
+        }
+        var all = cat(parts, 0);
+        foreach (var part in parts)
+            part.Dispose();
+        return all;
+    }
+
+    /// <summary>
+    /// For each query (Q x D), the indices and Euclidean distances of the <paramref name="k"/> nearest rows of
+    /// <paramref name="database"/> (M x D), nearest first.
+    /// </summary>
+    public static (long[,] Indices, float[,] Distances) NearestNeighbours(Tensor queries, Tensor database, int k)
+    {
+        if (k < 1 || k > database.shape[0])
+            throw new ArgumentOutOfRangeException(nameof(k), $"k must be between 1 and the database size ({database.shape[0]}).");
+        if (queries.shape[1] != database.shape[1])
+            throw new ArgumentException($"Queries have {queries.shape[1]} dimensions but the database has {database.shape[1]}.");
+        using var scope = NewDisposeScope();
+        var distances = cdist(queries.to_type(ScalarType.Float32), database.to_type(ScalarType.Float32));
+        var (values, indices) = distances.topk(k, dim: 1, largest: false, sorted: true);
+        long q = queries.shape[0];
+        var valueArray = values.contiguous().data<float>().ToArray();
+        var indexArray = indices.contiguous().data<long>().ToArray();
+        var resultIndices = new long[q, k];
+        var resultDistances = new float[q, k];
+        Buffer.BlockCopy(indexArray, 0, resultIndices, 0, indexArray.Length * sizeof(long));
+        Buffer.BlockCopy(valueArray, 0, resultDistances, 0, valueArray.Length * sizeof(float));
+        return (resultIndices, resultDistances);
+    }
+}

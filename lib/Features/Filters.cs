@@ -1,0 +1,59 @@
+using TorchSharp.Modules;
+using WhatNetworksLearn.Models;
+using WhatNetworksLearn.Rendering;
+using static TorchSharp.torch;
+
+namespace WhatNetworksLearn.Features;
+
+/// <summary>
+/// The learned filters (convolution kernels) of a model, as pictures. First-layer filters act on pixels, so they
+/// can be shown as small images; deeper filters act on feature maps and can only be shown channel by channel.
+/// </summary>
+public static class Filters
+{
+    /// <summary>The names of the model's convolution layers, first to last.</summary>
+    public static IReadOnlyList<string> ConvolutionLayers(VisionModel model) =>
+        model.LayerNames.Where(n => model.Layer(n) is Conv2d).ToList();
+
+    /// <summary>The kernels of a convolution layer: out-channels x in-channels x k x k (a copy on the CPU).</summary>
+    public static Tensor Weights(VisionModel model, string layer)
+    {
+        if (model.Layer(layer) is not Conv2d conv)
+            throw new ArgumentException($"Layer '{layer}' of {model.Name} is not a convolution. Convolutions: {string.Join(", ", ConvolutionLayers(model))}.", nameof(layer));
+        return conv.weight!.detach().cpu().clone();
+    }
+
+    /// <summary>
+    /// The first convolution's filters as tiles: colour pictures when they read three channels (RGB),
+    /// grey ones when they read one. Each filter is stretched to the full range on its own, so that its
+    /// pattern shows whatever its strength.
+    /// </summary>
+    public static List<Tile> FirstLayerTiles(VisionModel model, int? count = null)
+    {
+        var layer = ConvolutionLayers(model).FirstOrDefault() ?? throw new InvalidOperationException($"{model.Name} has no convolution layer.");
+        using var weights = Weights(model, layer);
+        if (weights.shape[1] is not (1 or 3))
+            throw new InvalidOperationException($"The first convolution of {model.Name} reads {weights.shape[1]} channels; only 1 or 3 can be drawn as pictures.");
+        int n = (int)Math.Min(count ?? weights.shape[0], weights.shape[0]);
+        return Enumerable.Range(0, n).Select(i => new Tile(Pixels.Normalize(weights[i]), $"{layer} #{i}")).ToList();
+    }
+
+    /// <summary>
+    /// Deeper filters, one tile per (filter, input channel) slice, blue for negative and red for positive weights
+    /// on one scale per filter: a row per filter, <paramref name="inputChannels"/> slices per row.
+    /// </summary>
+    public static List<Tile> Slices(VisionModel model, string layer, int filters = 4, int inputChannels = 8)
+    {
+        using var weights = Weights(model, layer);
+        int rows = (int)Math.Min(filters, weights.shape[0]), columns = (int)Math.Min(inputChannels, weights.shape[1]);
+        var tiles = new List<Tile>();
+        for (int f = 0; f < rows; f++)
+        {
+            using var filter = weights[f];
+            float scale = Math.Max(filter.abs().max().item<float>(), 1e-12f);
+            for (int c = 0; c < columns; c++)
+                tiles.Add(new Tile(Colormaps.Apply(filter[c] / scale, Colormap.Diverging), $"#{f} in {c}"));
+        }
+        return tiles;
+    }
+}

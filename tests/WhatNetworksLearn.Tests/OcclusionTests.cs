@@ -1,0 +1,80 @@
+using WhatNetworksLearn.Attribution;
+using WhatNetworksLearn.Data;
+using WhatNetworksLearn.Models;
+using static TorchSharp.torch;
+
+namespace WhatNetworksLearn.Tests;
+
+public class OcclusionTests
+{
+    [Fact]
+    public void Hiding_the_only_informative_pixels_drops_the_probability_exactly_there()
+    {
+        using var model = ToyModels.CornerDetector();
+        using var image = zeros(1, 8, 8);
+        image[0, 0..2, 0..2] = ones(2, 2);  // score of class 0: 10 x 4 = 40, so P(corner) is almost 1
+        using var result = new Occlusion(model, new OcclusionOptions(PatchSize: 2, Stride: 2, Fill: 0)).Run(image, 0);
+        Assert.Equal(new long[] { 4, 4 }, result.Probabilities.shape);
+        // With the corner hidden both scores are 0, so both classes are equally likely: exactly one half.
+        Assert.Equal(0.5f, result.Probabilities[0, 0].item<float>(), 6);
+        using var elsewhere = result.Probabilities.flatten()[1..];
+        Assert.True(elsewhere.allclose(full_like(elsewhere, result.BaseProbability)));
+        Assert.True(result.BaseProbability > 0.999f);
+    }
+
+    [Fact]
+    public void Equals_a_naive_loop_over_positions()
+    {
+        using var model = FashionCnn.Load(CPU);
+        using var sample = FashionMnist.LoadSample(limit: 1);
+        var options = new OcclusionOptions(PatchSize: 7, Stride: 5, Fill: 0.3f, BatchSize: 8);
+        using var result = new Occlusion(model, options).Run(sample.Images[0], 9);
+
+        int positions = (28 - 7) / 5 + 1;
+        var naive = new float[positions, positions];
+        for (int r = 0; r < positions; r++)
+            for (int c = 0; c < positions; c++)
+            {
+                using var copy = sample.Images.clone();
+                copy[0, 0, (r * 5)..(r * 5 + 7), (c * 5)..(c * 5 + 7)] = full(7, 7, 0.3f);
+                using var p = model.Probabilities(copy);
+                naive[r, c] = p[0, 9].item<float>();
+            }
+        for (int r = 0; r < positions; r++)
+            for (int c = 0; c < positions; c++)
+                Assert.Equal(naive[r, c], result.Probabilities[r, c].item<float>(), 5);
+    }
+
+    [Fact]
+    public void The_result_does_not_depend_on_the_batch_size()
+    {
+        using var model = FashionCnn.Load(CPU);
+        using var sample = FashionMnist.LoadSample(limit: 1);
+        using var one = new Occlusion(model, new OcclusionOptions(6, 3, 0.5f, BatchSize: 1)).Run(sample.Images[0], 2);
+        using var seven = new Occlusion(model, new OcclusionOptions(6, 3, 0.5f, BatchSize: 7)).Run(sample.Images[0], 2);
+        using var all = new Occlusion(model, new OcclusionOptions(6, 3, 0.5f, BatchSize: 1000)).Run(sample.Images[0], 2);
+        Assert.True(one.Probabilities.allclose(seven.Probabilities, atol: 1e-6));
+        Assert.True(one.Probabilities.allclose(all.Probabilities, atol: 1e-6));
+        Assert.True(one.PixelMap.allclose(all.PixelMap, atol: 1e-6));
+    }
+
+    [Fact]
+    public void With_patches_that_tile_the_image_each_pixel_gets_its_patch_probability()
+    {
+        using var model = FashionCnn.Load(CPU);
+        using var sample = FashionMnist.LoadSample(limit: 1);
+        using var result = new Occlusion(model, new OcclusionOptions(7, 7, 0.5f)).Run(sample.Images[0], 0);
+        using var expanded = result.Probabilities.repeat_interleave(7, 0).repeat_interleave(7, 1);
+        Assert.True(result.PixelMap.allclose(expanded, atol: 1e-6));
+    }
+
+    [Fact]
+    public void Bad_settings_are_refused_with_reasons()
+    {
+        using var model = ToyModels.CornerDetector();
+        using var image = zeros(1, 8, 8);
+        Assert.Contains("larger than the image", Assert.Throws<ArgumentOutOfRangeException>(() => new Occlusion(model, new OcclusionOptions(PatchSize: 9)).Run(image, 0)).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Occlusion(model, new OcclusionOptions(Stride: 0)).Run(image, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Occlusion(model, new OcclusionOptions(PatchSize: 2)).Run(image, 5));
+    }
+}
