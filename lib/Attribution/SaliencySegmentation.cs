@@ -1,0 +1,204 @@
+using System.Runtime.InteropServices;
+using OpenCvSharp;
+using TorchSharp;
+using WhatNetworksLearn.Models;
+using static TorchSharp.torch;
+
+namespace WhatNetworksLearn.Attribution;
+
+/// <summary>The labels of GrabCut's seed mask (OpenCV's GC_BGD … GC_PR_FGD).</summary>
+public enum SeedLabel : byte
+{
+    Background = 0,
+    Foreground = 1,
+    ProbablyBackground = 2,
+    ProbablyForeground = 3,
+}
+
+/// <summary>Settings of a saliency-guided segmentation. Fractions are of the image's pixels.</summary>
+/// <param name="ForegroundFraction">The most salient pixels, taken as certain object (Simonyan et al.: the top 5%).</param>
+/// <param name="BackgroundFraction">The least salient pixels, taken as certain background (Simonyan et al.: the bottom 30%).</param>
+/// <param name="ProbableForegroundFraction">Of the pixels in between, those this salient (as a fraction of all pixels, counted from the top) start as
+/// "probably object", the rest as "probably background". GrabCut may move them either way.</param>
+/// <param name="Iterations">GrabCut's rounds of re-estimating the colour models and re-cutting.</param>
+/// <param name="Blur">Standard deviation, in pixels, of a Gaussian blur of the saliency map before the seeds are chosen (0: none).
+/// A single gradient is speckled; blurring gathers its scattered peaks into coherent seed regions.</param>
+public sealed record SegmentationOptions(double ForegroundFraction = 0.05, double BackgroundFraction = 0.30,
+    double ProbableForegroundFraction = 0.35, int Iterations = 5, double Blur = 0)
+{
+    public void Validate()
+    {
+        if (ForegroundFraction is <= 0 or >= 1 || BackgroundFraction is <= 0 or >= 1)
+            throw new ArgumentOutOfRangeException(nameof(ForegroundFraction), "The foreground and background fractions must lie strictly between 0 and 1.");
+        if (ForegroundFraction + BackgroundFraction >= 1)
+            throw new ArgumentOutOfRangeException(nameof(BackgroundFraction), $"The foreground ({ForegroundFraction}) and background ({BackgroundFraction}) fractions overlap: their sum must be below 1.");
+        if (ProbableForegroundFraction < ForegroundFraction || ProbableForegroundFraction > 1 - BackgroundFraction)
+            throw new ArgumentOutOfRangeException(nameof(ProbableForegroundFraction), $"The probable-foreground fraction must lie between the foreground fraction ({ForegroundFraction}) and 1 − the background fraction ({1 - BackgroundFraction}).");
+        if (Iterations < 1)
+            throw new ArgumentOutOfRangeException(nameof(Iterations), "GrabCut needs at least one iteration.");
+        if (!double.IsFinite(Blur) || Blur < 0)
+            throw new ArgumentOutOfRangeException(nameof(Blur), $"The blur is a standard deviation in pixels and must be 0 or more; got {Blur}.");
+    }
+}
+
+/// <summary>What a saliency-guided segmentation found.</summary>
+/// <param name="Image">3 x H x W: the image that was cut (after any resizing), for drawing the mask over it.</param>
+/// <param name="Saliency">H x W: the saliency map the seeds came from (after any blur).</param>
+/// <param name="Seeds">H x W bytes: the <see cref="SeedLabel"/> of each pixel given to GrabCut.</param>
+/// <param name="Mask">H x W: 1 for the object, 0 for the background.</param>
+public sealed record SegmentationResult(Tensor Image, Tensor Saliency, Tensor Seeds, Tensor Mask) : IDisposable
+{
+    /// <summary>The fraction of the image the object covers.</summary>
+    public float Coverage => Mask.mean().item<float>();
+
+    /// <summary>The seeds as a grey picture: sure object white, probably object light grey, probably background dark grey, sure background black.</summary>
+    public Tensor SeedPicture()
+    {
+        using var scope = NewDisposeScope();
+        var shades = tensor(new[] { 0f, 1f, 0.3f, 0.7f });   // indexed by SeedLabel
+        return shades.index_select(0, Seeds.flatten().to_type(ScalarType.Int64)).reshape(Seeds.shape).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The image with the background dimmed to a quarter of its brightness, to see what was kept.</summary>
+    public Tensor Cutout() => Image * (0.25f + 0.75f * Mask);
+
+    public void Dispose()
+    {
+        Image.Dispose();
+        Saliency.Dispose();
+        Seeds.Dispose();
+        Mask.Dispose();
+    }
+}
+
+/// <summary>
+/// Object segmentation from a class saliency map (Simonyan et al., 2014): the most salient pixels are taken as sure
+/// object, the least salient as sure background, and GrabCut (OpenCV's; Rother et al., 2004) fits colour models to
+/// both and finds the cut between them that follows the image's edges. The network was never trained to segment:
+/// the saliency map only points, and the colours of the image do the rest.
+/// </summary>
+public static class SaliencySegmentation
+{
+    /// <summary>
+    /// Cuts <paramref name="image"/> (C x H x W pixels in [0,1], C = 1 or 3) with seeds from <paramref name="saliency"/> (H x W).
+    /// </summary>
+    public static SegmentationResult Run(Tensor image, Tensor saliency, SegmentationOptions? options = null)
+    {
+        options ??= new SegmentationOptions();
+        options.Validate();
+        if (image.dim() != 3 || image.shape[0] is not (1 or 3))
+            throw new ArgumentException($"Expected one image C x H x W with 1 or 3 channels; got [{string.Join(", ", image.shape)}].", nameof(image));
+        if (saliency.dim() != 2 || saliency.shape[0] != image.shape[1] || saliency.shape[1] != image.shape[2])
+            throw new ArgumentException($"The saliency map must be H x W = {image.shape[1]} x {image.shape[2]}, the image's size; got [{string.Join(", ", saliency.shape)}]. " +
+                "Resize one to the other first (the overload that takes a model does).", nameof(saliency));
+        using var scope = NewDisposeScope();
+        var rgb = image.detach().cpu().to_type(ScalarType.Float32);
+        rgb = (rgb.shape[0] == 1 ? rgb.expand(3, -1, -1) : rgb).contiguous();
+        var map = saliency.detach().cpu().to_type(ScalarType.Float32);
+        using (var finite = map.isfinite().all().logical_and(rgb.isfinite().all()))
+            if (!finite.item<bool>())
+                throw new ArgumentException("The image or the saliency map contains NaN or infinite values.", nameof(saliency));
+
+        if (options.Blur > 0)
+            map = GaussianBlur(map, options.Blur);
+        var seeds = Seeds(map, options);
+        int height = (int)rgb.shape[1], width = (int)rgb.shape[2];
+        var cut = GrabCut(ToBytes(rgb.permute(1, 2, 0)), seeds.data<byte>().ToArray(), height, width, options.Iterations);
+        var labels = tensor(cut, [height, width]);
+        var mask = labels.eq((byte)SeedLabel.Foreground).logical_or(labels.eq((byte)SeedLabel.ProbablyForeground)).to_type(ScalarType.Float32);
+        return new SegmentationResult(rgb.MoveToOuterDisposeScope(), map.MoveToOuterDisposeScope(), seeds.MoveToOuterDisposeScope(), mask.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// Segments the object of class <paramref name="targetClass"/> in <paramref name="image"/> (C x H x W, the model's
+    /// input size): the class saliency map (<see cref="ClassSaliency"/>, with <paramref name="saliencyOptions"/>) gives
+    /// the seeds. With <paramref name="workingSize"/>, image and map are first enlarged (bilinear) to that side: GrabCut's
+    /// colour models and edge terms need more than the 784 pixels of a Fashion-MNIST image to work with.
+    /// </summary>
+    public static SegmentationResult Run(VisionModel model, Tensor image, int targetClass, int? workingSize = null,
+        SaliencyOptions? saliencyOptions = null, SegmentationOptions? options = null)
+    {
+        if (image.dim() != 3)
+            throw new ArgumentException($"Expected one image C x H x W; got [{string.Join(", ", image.shape)}].", nameof(image));
+        if (workingSize is < 8)
+            throw new ArgumentOutOfRangeException(nameof(workingSize), $"The working size must be at least 8 pixels; got {workingSize}.");
+        Tensor pixels, saliency;
+        using (var scope = NewDisposeScope())
+        {
+            var batch = image.unsqueeze(0);
+            var map = new ClassSaliency(model, saliencyOptions).Attribute(batch, targetClass).unsqueeze(1);   // 1 x 1 x H x W
+            var picture = batch.cpu();
+            if (workingSize is { } size)
+            {
+                picture = nn.functional.interpolate(picture, [size, size], mode: InterpolationMode.Bilinear, align_corners: false).clamp(0, 1);
+                map = nn.functional.interpolate(map, [size, size], mode: InterpolationMode.Bilinear, align_corners: false);
+            }
+            pixels = picture[0].MoveToOuterDisposeScope();
+            saliency = map[0, 0].MoveToOuterDisposeScope();
+        }
+        using (pixels)
+        using (saliency)
+            return Run(pixels, saliency, options);
+    }
+
+    /// <summary>
+    /// The seed mask: the top <see cref="SegmentationOptions.ForegroundFraction"/> of pixels by saliency are object, the
+    /// bottom <see cref="SegmentationOptions.BackgroundFraction"/> background, the rest probably object or probably
+    /// background by <see cref="SegmentationOptions.ProbableForegroundFraction"/>. Ties go by rank, so the fractions hold exactly.
+    /// </summary>
+    public static Tensor Seeds(Tensor saliency, SegmentationOptions options)
+    {
+        options.Validate();
+        using var scope = NewDisposeScope();
+        var flat = saliency.detach().cpu().to_type(ScalarType.Float32).flatten();
+        if (flat.shape[0] < 2 || (flat.max() - flat.min()).item<float>() <= 0)
+            throw new ArgumentException("The saliency map is constant, so it names no foreground seeds: no pixel is more salient than another. " +
+                "Check that the map came from the right model and class (an all-zero map means the score did not depend on the pixels).", nameof(saliency));
+        long count = flat.shape[0];
+        var order = flat.sort(0, descending: true, stable: true).Indices;
+        var rank = empty_like(order).scatter_(0, order, arange(count));   // 0 = most salient
+        long foreground = Math.Max(1, (long)Math.Round(options.ForegroundFraction * count));
+        long probable = (long)Math.Round(options.ProbableForegroundFraction * count);
+        long background = count - (long)Math.Round(options.BackgroundFraction * count);
+        var labels = full(count, (byte)SeedLabel.ProbablyBackground, ScalarType.Byte);
+        labels.masked_fill_(rank.lt(probable), (byte)SeedLabel.ProbablyForeground);
+        labels.masked_fill_(rank.lt(foreground), (byte)SeedLabel.Foreground);
+        labels.masked_fill_(rank.ge(background), (byte)SeedLabel.Background);
+        return labels.reshape(saliency.shape).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>OpenCV's GrabCut on H x W x 3 bytes, started from a seed mask; returns the final label of each pixel.</summary>
+    static byte[] GrabCut(byte[] hwc, byte[] seeds, int height, int width, int iterations)
+    {
+        using var image = new Mat(height, width, MatType.CV_8UC3);
+        using var mask = new Mat(height, width, MatType.CV_8UC1);
+        Marshal.Copy(hwc, 0, image.Data, hwc.Length);
+        Marshal.Copy(seeds, 0, mask.Data, seeds.Length);
+        using var backgroundModel = new Mat();
+        using var foregroundModel = new Mat();
+        Cv2.GrabCut(image, mask, new Rect(), backgroundModel, foregroundModel, iterations, GrabCutModes.InitWithMask);
+        var labels = new byte[height * width];
+        Marshal.Copy(mask.Data, labels, 0, labels.Length);
+        return labels;
+    }
+
+    /// <summary>An H x W map blurred by a Gaussian of standard deviation <paramref name="sigma"/> pixels (separable; edges replicated).</summary>
+    internal static Tensor GaussianBlur(Tensor map, double sigma)
+    {
+        using var scope = NewDisposeScope();
+        int radius = Math.Max(1, (int)Math.Ceiling(3 * sigma));
+        var offsets = arange(-radius, radius + 1, dtype: ScalarType.Float32);
+        var kernel = (-offsets.square() / (float)(2 * sigma * sigma)).exp();
+        kernel /= kernel.sum();
+        var x = nn.functional.pad(map[TensorIndex.None, TensorIndex.None], [radius, radius, radius, radius], PaddingModes.Replicate);
+        x = nn.functional.conv2d(x, kernel.reshape(1, 1, 1, -1));
+        x = nn.functional.conv2d(x, kernel.reshape(1, 1, -1, 1));
+        return x[0, 0].MoveToOuterDisposeScope();
+    }
+
+    static byte[] ToBytes(Tensor hwc)
+    {
+        using var bytes = hwc.clamp(0, 1).mul(255).round().to_type(ScalarType.Byte).contiguous();
+        return bytes.data<byte>().ToArray();
+    }
+}

@@ -1,0 +1,159 @@
+using WhatNetworksLearn.Features;
+using WhatNetworksLearn.Models;
+using WhatNetworksLearn.Rendering;
+using static TorchSharp.torch;
+
+namespace WhatNetworksLearn.Attribution;
+
+/// <summary>
+/// The gradient of one unit of a network with respect to the image, with every ReLU's backward pass following a
+/// <see cref="ReluBackward"/> rule: plain backpropagation (what the unit is sensitive to), deconvnet, or guided
+/// backpropagation (the sharpest picture of the pattern the unit responds to). A unit is a single neuron at
+/// (channel, y, x) of a named layer, a whole channel (its values summed), or a class score.
+/// </summary>
+public sealed class UnitGradient(VisionModel model, ReluBackward rule) : IAttribution
+{
+    public ReluBackward Rule { get; } = rule;
+
+    /// <summary>
+    /// N x C x H x W: for each image of the batch, the gradient of the neuron at <paramref name="position"/> (row, column
+    /// of the layer's feature map) of <paramref name="channel"/> in <paramref name="layer"/>; with no position, of the
+    /// channel's sum over all positions.
+    /// </summary>
+    public Tensor Of(Tensor pixels, string layer, int channel, (int Y, int X)? position = null) =>
+        Gradient(pixels, layer, activation =>
+        {
+            var map = ChannelMap(activation, layer, channel);
+            if (position is not { } p)
+                return map.sum();
+            CheckPosition(map, layer, p);
+            return map[.., p.Y, p.X].sum();
+        });
+
+    /// <summary>
+    /// N x C x H x W: the gradient of one neuron per image, image n's neuron at <paramref name="positions"/>[n] of
+    /// <paramref name="channel"/> in <paramref name="layer"/> (as <see cref="Patch.Y"/>, <see cref="Patch.X"/> of the
+    /// regions <see cref="TopPatches"/> finds). Images do not interact in evaluation mode, so one backward pass serves all.
+    /// </summary>
+    public Tensor Of(Tensor pixels, string layer, int channel, IReadOnlyList<(int Y, int X)> positions)
+    {
+        if (positions.Count != pixels.shape[0])
+            throw new ArgumentException($"Give one position per image: {pixels.shape[0]} images, {positions.Count} positions.", nameof(positions));
+        return Gradient(pixels, layer, activation =>
+        {
+            var map = ChannelMap(activation, layer, channel);
+            foreach (var p in positions)
+                CheckPosition(map, layer, p);
+            long width = map.shape[2];
+            var flat = tensor(positions.Select(p => p.Y * width + p.X).ToArray(), device: map.device).unsqueeze(1);
+            return map.flatten(1).gather(1, flat).sum();
+        });
+    }
+
+    /// <summary>
+    /// N x C x H x W: the gradient of the sum of all values of <paramref name="layer"/> for each image. For a feature
+    /// trunk's last layer (non-negative features) that is the size of the whole description, a stand-in for a class
+    /// score when the network has no classes.
+    /// </summary>
+    public Tensor OfLayer(Tensor pixels, string layer) => Gradient(pixels, layer, activation => activation.sum());
+
+    /// <summary>N x C x H x W: the gradient of the (unnormalised) score of <paramref name="targetClass"/> for each image.</summary>
+    public Tensor OfClass(Tensor pixels, int targetClass)
+    {
+        model.CheckClass(targetClass);
+        return Gradient(pixels, null, scores => scores[.., targetClass].sum());
+    }
+
+    /// <summary>
+    /// N x H x W: the class-score gradient through the rule, as one value per pixel: its largest absolute value over
+    /// the colour channels (as for class saliency maps).
+    /// </summary>
+    public Tensor Attribute(Tensor pixels, int targetClass)
+    {
+        using var gradient = OfClass(pixels, targetClass);
+        return gradient.abs().amax(1);
+    }
+
+    /// <summary>
+    /// A gradient (C x H x W or 1 x C x H x W) as a picture: zero is mid grey, and the value largest in size becomes
+    /// black or white, the customary way of showing deconvnet and guided-backpropagation patterns. A single neuron's
+    /// gradient often has a few very strong pixels that leave the rest faint; <paramref name="clipQuantile"/> below 1
+    /// scales by that quantile of the non-zero magnitudes instead (0.99: the strongest 1% saturate), for more contrast.
+    /// </summary>
+    public static Tensor Picture(Tensor gradient, double clipQuantile = 1.0)
+    {
+        if (clipQuantile is <= 0 or > 1)
+            throw new ArgumentOutOfRangeException(nameof(clipQuantile), $"The clip quantile must lie in (0, 1]; got {clipQuantile}.");
+        using var scope = NewDisposeScope();
+        var chw = Pixels.AsChw(gradient.detach().cpu().to_type(ScalarType.Float32));
+        var magnitudes = chw.abs().flatten();
+        magnitudes = magnitudes.masked_select(magnitudes.gt(0)).sort().Values;   // guided gradients are mostly exact zeros
+        if (magnitudes.shape[0] == 0)
+            return full_like(chw, 0.5f).MoveToOuterDisposeScope();
+        var scale = magnitudes[(long)Math.Round(clipQuantile * (magnitudes.shape[0] - 1))].item<float>();
+        return (chw / (2 * scale) + 0.5f).clamp(0, 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The lecture's figure for one unit: the image regions that excite <paramref name="channel"/> of
+    /// <paramref name="layer"/> most (<see cref="TopPatches.Find"/>) and, for each, the pattern the rule's gradient of
+    /// that neuron draws, cut to the same receptive field. Returns the patches and two rows of tiles. With few images,
+    /// allow several regions per image (<paramref name="perImage"/>); they are kept apart by non-maximum suppression.
+    /// The patterns are drawn by <see cref="Picture"/> with <paramref name="clipQuantile"/>.
+    /// </summary>
+    public (List<Patch> Patches, List<Tile> Patterns, List<Tile> Crops) TopPatterns(Tensor images, string layer, int channel, int count = 8,
+        int perImage = 1, double clipQuantile = 0.99)
+    {
+        var patches = TopPatches.Find(model, images, layer, channel, count, perImage: perImage);
+        var patterns = new List<Tile>();
+        using (var scope = NewDisposeScope())
+        {
+            var chosen = stack(patches.Select(p => images[p.Image]));
+            var gradients = Of(chosen, layer, channel, patches.Select(p => (p.Y, p.X)).ToList());
+            foreach (var (p, i) in patches.Select((p, i) => (p, i)))
+            {
+                var r = p.Region;
+                var cut = gradients[i, .., r.Top..(r.Top + r.Height), r.Left..(r.Left + r.Width)];
+                patterns.Add(new Tile(Picture(cut, clipQuantile).MoveToOuterDisposeScope(), $"{Rule}"));
+            }
+        }
+        // The crops are views of the images, made outside the scope so that they outlive it.
+        return (patches, patterns, TopPatches.Crops(images, patches));
+    }
+
+    /// <summary>
+    /// Runs the batch with the rule applied to every ReLU, takes <paramref name="objective"/> of the output of
+    /// <paramref name="layer"/> (the network's output when null) and returns its gradient with respect to the pixels.
+    /// </summary>
+    Tensor Gradient(Tensor pixels, string? layer, Func<Tensor, Tensor> objective)
+    {
+        model.CheckInput(pixels);
+        var target = layer is null ? null : model.Layer(layer);   // an unknown name fails here with the valid ones
+        using var scope = NewDisposeScope();
+        using var gradients = enable_grad();   // also when called inside a no_grad block
+        var input = pixels.detach().to(model.Device).requires_grad_(true);
+        using var rules = ReluRules.Apply(model, Rule);
+        using var capture = target is null || target is TorchSharp.Modules.ReLU ? null : new LayerCapture(model, [layer!], detach: false);
+        var output = model.Module.forward(input);
+        var watched = target is null ? output : capture?[layer!] ?? rules.OutputOf(target!)
+            ?? throw new InvalidOperationException($"Layer '{layer}' did not run in the forward pass of {model.Name}.");
+        var value = objective(watched);
+        var gradient = autograd.grad([value], [input])[0];
+        return gradient.detach().cpu().MoveToOuterDisposeScope();
+    }
+
+    static Tensor ChannelMap(Tensor activation, string layer, int channel)
+    {
+        if (activation.dim() != 4)
+            throw new ArgumentException($"Layer '{layer}' gives [{string.Join(", ", activation.shape)}], not feature maps N x C x H x W; pick a convolutional layer.", nameof(layer));
+        if (channel < 0 || channel >= activation.shape[1])
+            throw new ArgumentOutOfRangeException(nameof(channel), $"Layer '{layer}' has channels 0 to {activation.shape[1] - 1}; channel {channel} does not exist.");
+        return activation[.., channel];
+    }
+
+    static void CheckPosition(Tensor map, string layer, (int Y, int X) p)
+    {
+        if (p.Y < 0 || p.Y >= map.shape[1] || p.X < 0 || p.X >= map.shape[2])
+            throw new ArgumentOutOfRangeException(nameof(p), $"Position ({p.Y}, {p.X}) is outside layer '{layer}''s {map.shape[1]} x {map.shape[2]} feature map.");
+    }
+}

@@ -1,0 +1,110 @@
+using TorchSharp;
+using WhatNetworksLearn.Attribution;
+using WhatNetworksLearn.Models;
+using static TorchSharp.torch;
+
+namespace WhatNetworksLearn.Tests;
+
+public class ClassSaliencyTests
+{
+    [Fact]
+    public void The_map_is_exactly_the_weight_of_the_pixels_the_score_depends_on()
+    {
+        using var model = ToyModels.CornerDetector();
+        using var image = rand(1, 1, 8, 8, generator: new Generator(1));
+        image[0, 0, 0..2, 0..2] = ones(2, 2);   // score 40: the softmax is saturated, so only the raw score has gradient 10
+        using var map = new ClassSaliency(model).Attribute(image, 0);
+        using var expected = zeros(1, 8, 8);
+        expected[0, 0..2, 0..2] = full(2, 2, 10f);
+        Assert.True(map.eq(expected).all().item<bool>());
+    }
+
+    [Fact]
+    public void Colour_channels_are_combined_by_max_or_sum_of_magnitudes()
+    {
+        // Score of class 0 = sum over channels and pixels of w * (pixel - mean) / std, std 2 in the green channel.
+        float[] weights = [1, -2, 0, 3, /* green */ -4, 1, 0, 0, /* blue */ 0.5f, 0.5f, -0.5f, 0];
+        var linear = nn.Linear(12, 2);
+        using (no_grad())
+        {
+            linear.weight!.zero_();
+            linear.bias!.zero_();
+            linear.weight[0] = tensor(weights);
+        }
+        using var model = new VisionModel("rgb-toy", "toy", nn.Sequential(("flatten", nn.Flatten()), ("linear", linear)),
+            new InputSpec(3, 2, 2, [0.1f, 0.2f, 0.3f], [1f, 2f, 1f]), ["x", "y"], null, CPU);
+        using var image = rand(1, 3, 2, 2, generator: new Generator(2));
+        // Gradients per pixel (red, green / 2, blue): (1, -2, 0.5), (-2, 0.5, 0.5), (0, 0, -0.5), (3, 0, 0).
+        using var max = new ClassSaliency(model, new SaliencyOptions(ChannelReduction.Max)).Attribute(image, 0);
+        using var sum = new ClassSaliency(model, new SaliencyOptions(ChannelReduction.Sum)).Attribute(image, 0);
+        Assert.Equal(new float[] { 2, 2, 0.5f, 3 }, max.flatten().data<float>().ToArray());
+        Assert.Equal(new float[] { 3.5f, 3, 0.5f, 3 }, sum.flatten().data<float>().ToArray());
+    }
+
+    [Fact]
+    public void Batched_equals_unbatched()
+    {
+        using var model = SmallNet();
+        using var pixels = rand(4, 1, 8, 8, ScalarType.Float64, generator: new Generator(3));
+        var saliency = new ClassSaliency(model);
+        using var all = saliency.Attribute(pixels, 1);
+        for (int n = 0; n < 4; n++)
+        {
+            using var one = saliency.Attribute(pixels.narrow(0, n, 1), 1);
+            Assert.True(one[0].allclose(all[n], rtol: 1e-10, atol: 1e-14));
+        }
+        // SmoothGrad in batches of 3 noisy copies equals SmoothGrad in one batch.
+        using var small = new ClassSaliency(model, new SaliencyOptions(Samples: 5, Seed: 4, BatchSize: 3)).Attribute(pixels, 1);
+        using var large = new ClassSaliency(model, new SaliencyOptions(Samples: 5, Seed: 4, BatchSize: 100)).Attribute(pixels, 1);
+        Assert.True(small.allclose(large, rtol: 1e-10, atol: 1e-14));
+    }
+
+    [Fact]
+    public void SmoothGrad_without_noise_is_the_plain_map_and_with_noise_depends_only_on_the_seed()
+    {
+        using var model = SmallNet();
+        using var pixels = rand(2, 1, 8, 8, ScalarType.Float64, generator: new Generator(5));
+        using var plain = new ClassSaliency(model).Attribute(pixels, 0);
+        using var noiseless = new ClassSaliency(model, new SaliencyOptions(Samples: 4, NoiseLevel: 0)).Attribute(pixels, 0);
+        Assert.True(noiseless.allclose(plain, rtol: 1e-10, atol: 1e-14));
+
+        using var first = new ClassSaliency(model, new SaliencyOptions(Samples: 6, NoiseLevel: 0.2f, Seed: 7)).Attribute(pixels, 0);
+        using var again = new ClassSaliency(model, new SaliencyOptions(Samples: 6, NoiseLevel: 0.2f, Seed: 7)).Attribute(pixels, 0);
+        using var other = new ClassSaliency(model, new SaliencyOptions(Samples: 6, NoiseLevel: 0.2f, Seed: 8)).Attribute(pixels, 0);
+        Assert.True(first.eq(again).all().item<bool>());
+        Assert.False(first.allclose(other));
+        Assert.False(first.allclose(plain));
+    }
+
+    [Fact]
+    public void Works_on_torchvision_resnet18()
+    {
+        manual_seed(0);
+        using var model = TorchVisionModels.CreateUntrained("resnet18", CPU);
+        using var pixels = rand(2, 3, 224, 224, generator: new Generator(6));
+        using var map = new ClassSaliency(model).Attribute(pixels, 281);
+        Assert.Equal(new long[] { 2, 224, 224 }, map.shape);
+        Assert.True(map.isfinite().all().item<bool>() && map.ge(0).all().item<bool>());
+    }
+
+    [Fact]
+    public void Bad_settings_are_refused_with_reasons()
+    {
+        using var model = ToyModels.CornerDetector();
+        using var image = zeros(1, 1, 8, 8);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ClassSaliency(model).Attribute(image, 2));
+        Assert.Contains("SmoothGrad samples", Assert.Throws<ArgumentOutOfRangeException>(() => new ClassSaliency(model, new SaliencyOptions(Samples: -1)).Attribute(image, 0)).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ClassSaliency(model, new SaliencyOptions(Samples: 2, NoiseLevel: float.NaN)).Attribute(image, 0));
+        using var colour = zeros(1, 3, 8, 8);
+        Assert.Contains("greyscale", Assert.Throws<ArgumentException>(() => new ClassSaliency(model).Attribute(colour, 0)).Message);
+    }
+
+    static VisionModel SmallNet()
+    {
+        manual_seed(11);
+        var network = nn.Sequential(("conv1", nn.Conv2d(1, 4, 3, padding: 1)), ("relu1", nn.ReLU()), ("pool", nn.MaxPool2d(2)),
+            ("flatten", nn.Flatten()), ("fc", nn.Linear(64, 2)));
+        network.to(ScalarType.Float64);
+        return new VisionModel("small-net", "test network", network, new InputSpec(1, 8, 8, [0.5f], [0.25f]), ["a", "b"], null, CPU);
+    }
+}
