@@ -15,8 +15,16 @@ public static class ImageFiles
     {
         if (!File.Exists(path))
             throw new FileNotFoundException($"No image file at {Path.GetFullPath(path)}.", path);
-        using var bitmap = SKBitmap.Decode(path)
+        using var codec = SKCodec.Create(path)
             ?? throw new InvalidDataException($"{Path.GetFullPath(path)} is not an image this kit can read (PNG or JPEG), or it is damaged.");
+        // Decode to 8-bit RGBA whatever the file holds (greyscale, palette, 16-bit, alpha).
+        var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        using var bitmap = new SKBitmap(info);
+        var result = codec.GetPixels(info, bitmap.GetPixels());
+        if (result != SKCodecResult.Success)
+            throw new InvalidDataException(result == SKCodecResult.IncompleteInput
+                ? $"{Path.GetFullPath(path)} is truncated: the file ends before the image does."
+                : $"{Path.GetFullPath(path)} could not be decoded ({result}); the file is damaged or in an unsupported variant.");
         return Pixels.FromBitmap(bitmap);
     }
 

@@ -27,7 +27,10 @@ public class FeaturesTests
         var field = ReceptiveField.Of(ReceptiveField.PathTo(model, "pool3"));
         Assert.Equal(new ReceptiveField(24, 8, 3.5), field);
         Assert.Equal((0, 0, 16, 16), field.Box(0, 0, 28, 28));
-        Assert.Equal((4, 4, 24, 24), field.Box(1, 1, 28, 28));
+        // Unit (1, 1) is centred on pixel 3.5 + 8 = 11.5: its 24 pixels run from 0 to 23.
+        Assert.Equal((0, 0, 24, 24), field.Box(1, 1, 28, 28));
+        // Unit (2, 2) is centred on 19.5: from 8 to 31, clipped at the image's edge, 27.
+        Assert.Equal((8, 8, 20, 20), field.Box(2, 2, 28, 28));
     }
 
     [Fact]
@@ -39,8 +42,11 @@ public class FeaturesTests
         using var input = sample.Images.clone().requires_grad_(true);
         using var capture = new LayerCapture(model, ["relu2"], detach: false);
         using (var _ = model.Forward(input)) { }
-        capture["relu2"][0, 5, 4, 6].backward();
-        var (left, top, width, height) = field.Box(4, 6, 28, 28);
+        // The unit of channel 5 that responds most to this image (a unit that is zero has no gradient at all).
+        using var channel = capture["relu2"][0, 5];
+        int strongest = (int)channel.argmax().item<long>(), y = strongest / 14, x = strongest % 14;
+        channel[y, x].backward();
+        var (left, top, width, height) = field.Box(y, x, 28, 28);
         using var outside = input.grad!.clone();
         outside[0, 0, top..(top + height), left..(left + width)] = zeros(height, width);
         Assert.Equal(0f, outside.abs().max().item<float>());
