@@ -12,6 +12,30 @@ public class NotebookTests
     static readonly Dictionary<string, string[]> ExpectedFigures = new()
     {
         ["00-setup"] = ["a-sample-photo-chelsea-the-cat", "gradient-of-a-3x3-convolution"],
+        ["00-models"] = ["fashion-mnist-test-images-and-fashion-cnn-s-predictions", "training-fashion-cnn-accuracy-per-epoch",
+            "photos-as-the-resnet-18-trunk-sees-them-224-x-224-with-cosine-similarity-to-the-cat"],
+        ["01-occlusion"] = ["occlusion-saliency-the-probability-of-the-predicted-class-as-a-grey-patch-slides-over-the-image",
+            "occlusion-maps-for-five-classes-image-then-map-blue-hiding-it-lowers-the-probability"],
+        ["02-filters"] = ["first-layer-filters-of-resnet-18-trained-on-imagenet-64-filters-3-x-7-x-7", "first-layer-filters-of-fashion-cnn-32-filters-1-x-5-x-5",
+            "fashion-cnn-conv2-6-filters-their-3-x-3-slices-for-the-first-10-input-channels",
+            "resnet-18-layer3-0-conv1-6-filters-3-x-3-slices-for-10-of-128-input-channels"],
+        ["03-activations"] = ["fashion-cnn-relu1-feature-maps-for-one-image", "fashion-cnn-relu2-feature-maps-for-one-image",
+            "fashion-cnn-relu3-feature-maps-for-one-image", "resnet-18-relu-16-feature-maps-of-the-cat", "resnet-18-layer4-1-relu2-16-feature-maps-of-the-cat"],
+        ["04-embeddings"] = ["six-nearest-neighbours-in-fashion-cnn-s-embedding-space-query-in-the-first-column",
+            "six-nearest-neighbours-in-pixel-space-for-comparison", "t-sne-objective-kullback-leibler-divergence-per-iteration",
+            "t-sne-map-of-fashion-cnn-s-embeddings-of-2-000-test-images-every-10th-image-drawn", "t-sne-map-of-the-raw-pixels-of-the-same-2-000-images"],
+        ["05-top-patches"] = ["top-regions-for-six-relu3-units-of-fashion-cnn-one-row-per-unit-activation-under-each-crop",
+            "where-the-best-regions-lie-in-their-images-box-receptive-field-label-activation"],
+        ["06-guided-backprop"] = ["one-relu3-unit-of-fashion-cnn-three-backward-rules-rows-images-grey-0",
+            "four-relu3-units-of-fashion-cnn-guided-patterns-above-their-top-crops",
+            "resnet-18-imagenet-two-layer2-units-guided-patterns-above-their-top-crops",
+            "resnet-18-imagenet-three-layer3-units-guided-patterns-above-their-top-crops"],
+        ["07-class-saliency"] = ["class-saliency-of-the-predicted-class-for-one-image-gradient-its-magnitude-overlay",
+            "class-saliency-maps-of-fashion-cnn-each-image-beside-the-map-of-its-predicted-class",
+            "plain-saliency-and-smoothgrad-32-noisy-copies-noise-15-side-by-side"],
+        ["08-saliency-segmentation"] = ["saliency-guided-segmentation-of-one-garment-image-saliency-seeds-grabcut-mask-cut-out",
+            "saliency-guided-segmentation-of-six-fashion-mnist-images-image-saliency-object-kept",
+            "segmentation-of-a-photo-from-the-saliency-of-the-resnet-18-trunk-s-features"],
     };
 
     static readonly string Root = Kit.Root(AppContext.BaseDirectory);
