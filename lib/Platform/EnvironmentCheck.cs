@@ -42,7 +42,7 @@ public static class EnvironmentCheck
             new("Default device", Kit.DefaultDevice.ToString()),
             new("Torch threads", torch.get_num_threads().ToString()),
         };
-        if (LoadedNativeLibrary("libtorch_cpu.so") is { } path)
+        if (TorchSharpNativeFix.LoadedLibrary(name => name == "libtorch_cpu.so") is { } path)
             findings.Add(new("libtorch loaded from", path));
         return findings;
     }
@@ -78,15 +78,5 @@ public static class EnvironmentCheck
         {
             return [];
         }
-    }
-
-    static string? LoadedNativeLibrary(string fileName)
-    {
-        const string maps = "/proc/self/maps";
-        if (!File.Exists(maps))
-            return null;
-        return File.ReadLines(maps)
-            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries).LastOrDefault())
-            .FirstOrDefault(file => file is not null && Path.GetFileName(file) == fileName);
     }
 }

@@ -115,7 +115,7 @@ public static class TorchSharpNativeFix
     /// <summary>True when the libstdc++ this process uses (or the system's default one) defines <paramref name="version"/>.</summary>
     public static bool SystemLibStdCxxHas(string version)
     {
-        var path = LoadedLibStdCxx() ?? DefaultLibStdCxx();
+        var path = LoadedLibrary(name => name.StartsWith("libstdc++.so", StringComparison.Ordinal)) ?? DefaultLibStdCxx();
         if (path is null)
             return true; // No libstdc++ found: nothing we can reason about, leave the files alone.
         var needle = Encoding.ASCII.GetBytes(version + "\0");
@@ -161,14 +161,15 @@ public static class TorchSharpNativeFix
         yield return Path.Combine(home, ".nuget", "packages");
     }
 
-    static string? LoadedLibStdCxx()
+    /// <summary>The path of the first shared library this process has loaded whose file name passes <paramref name="matches"/>.</summary>
+    internal static string? LoadedLibrary(Func<string, bool> matches)
     {
         const string maps = "/proc/self/maps";
         if (!File.Exists(maps))
             return null;
         return File.ReadLines(maps)
             .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries).LastOrDefault())
-            .FirstOrDefault(file => file is not null && Path.GetFileName(file).StartsWith("libstdc++.so", StringComparison.Ordinal));
+            .FirstOrDefault(file => file is not null && file.StartsWith('/') && matches(Path.GetFileName(file)));
     }
 
     static string? DefaultLibStdCxx() =>
