@@ -36,6 +36,10 @@ public class NotebookTests
         ["08-saliency-segmentation"] = ["saliency-guided-segmentation-of-one-garment-image-saliency-seeds-grabcut-mask-cut-out",
             "saliency-guided-segmentation-of-six-fashion-mnist-images-image-saliency-object-kept",
             "segmentation-of-a-photo-from-the-saliency-of-the-resnet-18-trunk-s-features"],
+        ["09-class-models"] = ["class-models-of-fashion-cnn-the-image-each-class-likes-best", "class-models-objective-s-c-i-lambda-i-2-per-step",
+            "class-model-of-trouser-with-more-and-more-regularisers", "what-channels-of-resnet-18-look-for-two-of-layer3-two-of-layer4"],
+        ["10-deepdream"] = ["deepdream-on-resnet-18-the-photo-a-shallow-layer-s-dream-and-a-deep-layer-s-dream",
+            "the-dream-at-layer3-1-relu2-after-each-octave", "deepdream-at-layer3-1-relu2-mean-square-of-the-activations-per-step"],
     };
 
     static readonly string Root = Kit.Root(AppContext.BaseDirectory);
