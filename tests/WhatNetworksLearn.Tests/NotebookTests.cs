@@ -40,6 +40,10 @@ public class NotebookTests
             "class-model-of-trouser-with-more-and-more-regularisers", "what-channels-of-resnet-18-look-for-two-of-layer3-two-of-layer4"],
         ["10-deepdream"] = ["deepdream-on-resnet-18-the-photo-a-shallow-layer-s-dream-and-a-deep-layer-s-dream",
             "the-dream-at-layer3-1-relu2-after-each-octave", "deepdream-at-layer3-1-relu2-mean-square-of-the-activations-per-step"],
+        ["11-targeted-examples"] = ["everything-becomes-a-bag-originals-amplified-changes-and-adversarial-images-targeted-pgd-eps-0-1",
+            "attack-success-rate-against-the-budget-eps-300-images"],
+        ["13-one-pixel"] = ["one-pixel-attacks-the-original-and-the-changed-image-circle-the-changed-pixel",
+            "three-pixel-attacks-original-and-changed-image-circles-the-changed-pixels"],
     };
 
     static readonly string Root = Kit.Root(AppContext.BaseDirectory);

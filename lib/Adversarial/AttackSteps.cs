@@ -1,0 +1,60 @@
+using WhatNetworksLearn.Models;
+using static TorchSharp.torch;
+
+namespace WhatNetworksLearn.Adversarial;
+
+/// <summary>The pieces FGSM and PGD share: checking a request, the signed loss gradient, and packing the result.</summary>
+static class AttackSteps
+{
+    /// <summary>Checks images, labels and target against the model before any work is done.</summary>
+    public static void Check(VisionModel model, Tensor pixels, Tensor labels, int? targetClass)
+    {
+        model.CheckInput(pixels);
+        if (labels.dim() != 1 || labels.shape[0] != pixels.shape[0])
+            throw new ArgumentException($"Expected one label per image ({pixels.shape[0]}); got labels of shape [{string.Join(", ", labels.shape)}].", nameof(labels));
+        using (var below = pixels.lt(0).any())
+        using (var above = pixels.gt(1).any())
+            if (below.item<bool>() || above.item<bool>())
+                throw new ArgumentException("Pixels must lie in [0,1]; rescale the images first (divide bytes by 255).", nameof(pixels));
+        if (targetClass is int target)
+            model.CheckClass(target);
+        else
+            using (var low = labels.min()) using (var high = labels.max())
+            {
+                model.CheckClass((int)low.item<long>());
+                model.CheckClass((int)high.item<long>());
+            }
+    }
+
+    /// <summary>
+    /// The sign of the direction that helps the attack, for the whole batch in one forward and backward pass:
+    /// up the loss of the true labels (untargeted) or down the loss of the target (targeted). Only the images get a
+    /// gradient; the model's parameters are left untouched.
+    /// </summary>
+    public static Tensor AttackDirection(VisionModel model, Tensor images, Tensor labels, int? targetClass)
+    {
+        using var scope = NewDisposeScope();
+        var input = images.detach().requires_grad_(true);
+        var scores = model.Module.forward(input);
+        var goal = targetClass is int target ? full(images.shape[0], target, ScalarType.Int64, device: images.device) : labels;
+        var loss = nn.functional.cross_entropy(scores, goal, reduction: nn.Reduction.Sum);
+        var gradient = autograd.grad([loss], [input])[0];
+        var sign = gradient.sign();
+        return (targetClass is null ? sign : -sign).detach().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Packs the adversarial images with the model's own answers on them (all on the CPU), moved out of the caller's
+    /// dispose scope; called as the last step of an attack's <c>Run</c>.
+    /// </summary>
+    public static AttackResult Result(VisionModel model, Tensor original, Tensor adversarial, Tensor labels, int? targetClass)
+    {
+        using var noGrad = no_grad();
+        var before = model.Module.forward(original).argmax(1);
+        var (probability, prediction) = nn.functional.softmax(model.Module.forward(adversarial), 1).max(1);
+        var success = targetClass is int target ? prediction.eq(target) : prediction.ne(labels);
+        return new AttackResult(adversarial.cpu().MoveToOuterDisposeScope(), (adversarial - original).cpu().MoveToOuterDisposeScope(),
+            before.cpu().MoveToOuterDisposeScope(), prediction.cpu().MoveToOuterDisposeScope(),
+            probability.cpu().MoveToOuterDisposeScope(), success.cpu().MoveToOuterDisposeScope());
+    }
+}

@@ -1,0 +1,37 @@
+using WhatNetworksLearn.Models;
+using static TorchSharp.torch;
+
+namespace WhatNetworksLearn.Adversarial;
+
+/// <summary>Settings of FGSM.</summary>
+/// <param name="Epsilon">How far each pixel may move (the L∞ budget), in pixel units of [0,1].</param>
+public sealed record FgsmOptions(double Epsilon = 0.03)
+{
+    public void Validate()
+    {
+        if (!(Epsilon >= 0) || double.IsInfinity(Epsilon))
+            throw new ArgumentOutOfRangeException(nameof(Epsilon), $"Epsilon must be a finite number ≥ 0 (a pixel change in [0,1]); got {Epsilon}.");
+    }
+}
+
+/// <summary>
+/// The fast gradient sign method (Goodfellow et al., 2015): one step of size ε in the sign of the loss gradient,
+/// every pixel moved by exactly ε (unless [0,1] cuts it). Untargeted it climbs the loss of the true class; targeted
+/// it descends the loss of the chosen class.
+/// </summary>
+public sealed class Fgsm(VisionModel model, FgsmOptions? options = null) : IAttack
+{
+    public FgsmOptions Options { get; } = options ?? new FgsmOptions();
+
+    public AttackResult Run(Tensor pixels, Tensor labels, int? targetClass = null)
+    {
+        Options.Validate();
+        AttackSteps.Check(model, pixels, labels, targetClass);
+        using var scope = NewDisposeScope();
+        var original = pixels.detach().to(model.Device);
+        var onDevice = labels.to(ScalarType.Int64).to(model.Device);
+        var direction = AttackSteps.AttackDirection(model, original, onDevice, targetClass);
+        var adversarial = (original + Options.Epsilon * direction).clamp(0, 1);
+        return AttackSteps.Result(model, original, adversarial, onDevice, targetClass);
+    }
+}
