@@ -26,6 +26,20 @@ static class AttackSteps
             }
     }
 
+    /// <summary>Checks a budget or step of an attack: a finite number ≥ 0, in pixel units of [0,1].</summary>
+    public static void CheckPixelAmount(double value, string name, string what)
+    {
+        if (!(value >= 0) || double.IsInfinity(value))
+            throw new ArgumentOutOfRangeException(name, $"{what} must be a finite number ≥ 0 (a pixel change in [0,1]); got {value}.");
+    }
+
+    /// <summary>Checks the request, then gives the images (detached) and their labels (int64) on the model's device.</summary>
+    public static (Tensor Images, Tensor Labels) Prepare(VisionModel model, Tensor pixels, Tensor labels, int? targetClass)
+    {
+        Check(model, pixels, labels, targetClass);
+        return (pixels.detach().to(model.Device), labels.to(ScalarType.Int64).to(model.Device));
+    }
+
     /// <summary>
     /// The sign of the direction that helps the attack, for the whole batch in one forward and backward pass:
     /// up the loss of the true labels (untargeted) or down the loss of the target (targeted). Only the images get a

@@ -7,11 +7,7 @@ namespace WhatNetworksLearn.Adversarial;
 /// <param name="Epsilon">How far each pixel may move (the L∞ budget), in pixel units of [0,1].</param>
 public sealed record FgsmOptions(double Epsilon = 0.03)
 {
-    public void Validate()
-    {
-        if (!(Epsilon >= 0) || double.IsInfinity(Epsilon))
-            throw new ArgumentOutOfRangeException(nameof(Epsilon), $"Epsilon must be a finite number ≥ 0 (a pixel change in [0,1]); got {Epsilon}.");
-    }
+    public void Validate() => AttackSteps.CheckPixelAmount(Epsilon, nameof(Epsilon), "Epsilon");
 }
 
 /// <summary>
@@ -26,10 +22,8 @@ public sealed class Fgsm(VisionModel model, FgsmOptions? options = null) : IAtta
     public AttackResult Run(Tensor pixels, Tensor labels, int? targetClass = null)
     {
         Options.Validate();
-        AttackSteps.Check(model, pixels, labels, targetClass);
         using var scope = NewDisposeScope();
-        var original = pixels.detach().to(model.Device);
-        var onDevice = labels.to(ScalarType.Int64).to(model.Device);
+        var (original, onDevice) = AttackSteps.Prepare(model, pixels, labels, targetClass);
         var direction = AttackSteps.AttackDirection(model, original, onDevice, targetClass);
         var adversarial = (original + Options.Epsilon * direction).clamp(0, 1);
         return AttackSteps.Result(model, original, adversarial, onDevice, targetClass);

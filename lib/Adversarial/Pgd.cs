@@ -14,10 +14,8 @@ public sealed record PgdOptions(double Epsilon = 0.03, double StepSize = 0.01, i
 {
     public void Validate()
     {
-        if (!(Epsilon >= 0) || double.IsInfinity(Epsilon))
-            throw new ArgumentOutOfRangeException(nameof(Epsilon), $"Epsilon must be a finite number ≥ 0 (a pixel change in [0,1]); got {Epsilon}.");
-        if (!(StepSize >= 0) || double.IsInfinity(StepSize))
-            throw new ArgumentOutOfRangeException(nameof(StepSize), $"The step size must be a finite number ≥ 0; got {StepSize}.");
+        AttackSteps.CheckPixelAmount(Epsilon, nameof(Epsilon), "Epsilon");
+        AttackSteps.CheckPixelAmount(StepSize, nameof(StepSize), "The step size");
         if (Steps < 0)
             throw new ArgumentOutOfRangeException(nameof(Steps), $"The number of steps must be ≥ 0; got {Steps}.");
     }
@@ -35,10 +33,8 @@ public sealed class Pgd(VisionModel model, PgdOptions? options = null) : IAttack
     public AttackResult Run(Tensor pixels, Tensor labels, int? targetClass = null)
     {
         Options.Validate();
-        AttackSteps.Check(model, pixels, labels, targetClass);
         using var scope = NewDisposeScope();
-        var original = pixels.detach().to(model.Device);
-        var onDevice = labels.to(ScalarType.Int64).to(model.Device);
+        var (original, onDevice) = AttackSteps.Prepare(model, pixels, labels, targetClass);
         var adversarial = original.clone();
         if (Options.RandomStart)
         {
