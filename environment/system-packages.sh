@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Installs the few Debian/Ubuntu libraries the kit's NuGet packages expect from the system, when they are
-# missing and this user may install them. Today that is one: OpenCvSharp's native library (GrabCut, notebook 08)
-# links GTK 3 (libgtk-3.so.0), which desktops have and minimal servers lack.
+# Installs the few Debian/Ubuntu packages the kit expects from the system, when they are missing and this user
+# may install them. For everyone: OpenCvSharp's native library (GrabCut, notebook 08) links GTK 3 (libgtk-3.so.0),
+# which desktops have and minimal servers lack. With --tests also Chromium, in which a test opens the gallery
+# (artifacts/index.html) as a browser would.
 set -euo pipefail
 missing=()
 ldconfig -p | grep -q 'libgtk-3\.so\.0' || missing+=(libgtk-3-0)
+if [ "${1:-}" = "--tests" ]; then
+    command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null || missing+=(chromium)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
     echo "Installing system libraries the kit needs: ${missing[*]}"
@@ -15,5 +19,5 @@ elif command -v sudo >/dev/null && command -v apt-get >/dev/null && sudo -n true
     sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
     echo "The kit needs these system libraries: ${missing[*]}. Install them with: sudo apt-get install ${missing[*]}" >&2
-    echo "(Without them only saliency-guided segmentation, notebook 08, fails.)" >&2
+    echo "(Without libgtk-3-0 only saliency-guided segmentation, notebook 08, fails; without chromium only the gallery test.)" >&2
 fi

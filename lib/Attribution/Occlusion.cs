@@ -91,8 +91,7 @@ public sealed class Occlusion(VisionModel model, OcclusionOptions? options = nul
     /// </summary>
     public Tensor Attribute(Tensor pixels, int targetClass)
     {
-        if (pixels.dim() != 4)
-            throw new ArgumentException($"Expected a batch N x C x H x W; got [{string.Join(", ", pixels.shape)}].", nameof(pixels));
+        model.CheckInput(pixels);
         var maps = new List<Tensor>();
         for (long i = 0; i < pixels.shape[0]; i++)
         {

@@ -167,9 +167,9 @@ public static class Tsne
             throw new ArgumentException($"The perplexity ({o.Perplexity}) must be positive and less than the number of points ({n}); " +
                                         "it is roughly the number of neighbours each point keeps (5 to 50 is usual).", nameof(o.Perplexity));
         if (o.Iterations < 1 || o.ExaggerationIterations < 0 || o.KlEvery < 1)
-            throw new ArgumentException("Iterations and KlEvery must be at least 1, ExaggerationIterations at least 0.", nameof(o.Iterations));
+            throw new ArgumentOutOfRangeException(nameof(o.Iterations), $"Iterations ({o.Iterations}) and KlEvery ({o.KlEvery}) must be at least 1, ExaggerationIterations ({o.ExaggerationIterations}) at least 0.");
         if (!(o.EarlyExaggeration > 0) || o.LearningRate is <= 0 || double.IsNaN(o.LearningRate ?? 1) || !(o.Theta >= 0) || o.PcaDimensions is < 2)
-            throw new ArgumentException("EarlyExaggeration and LearningRate must be positive, Theta at least 0 and PcaDimensions at least 2.", nameof(o.Theta));
+            throw new ArgumentOutOfRangeException(nameof(o.Theta), "EarlyExaggeration and LearningRate must be positive, Theta at least 0 and PcaDimensions at least 2.");
         if (o.ExactGradient && n > ExactKlMaxPoints)
             throw new ArgumentException($"The exact method stores all N^2 affinities and is meant for small sets; {n} points is over " +
                                         $"{ExactKlMaxPoints}. Use the default Barnes-Hut method.", nameof(o.ExactGradient));

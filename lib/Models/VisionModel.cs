@@ -144,6 +144,8 @@ public sealed class VisionModel : IDisposable
         var given = $"[{string.Join(", ", pixels.shape)}]";
         if (pixels.dim() != 4)
             throw new ArgumentException($"{Name} expects {expected}; got {given}. Add a batch dimension with unsqueeze(0) for a single image.", nameof(pixels));
+        if (pixels.shape[0] == 0)
+            throw new ArgumentException($"{Name} got an empty batch (0 images); pass at least one image.", nameof(pixels));
         if (pixels.shape[1] != Input.Channels)
             throw new ArgumentException($"{Name} expects {expected}; got {given}. " +
                 (Input.Channels == 3 ? "Convert greyscale images to RGB first (Images.Prepare does)." : "Convert colour images to greyscale first (Images.Prepare does)."), nameof(pixels));

@@ -120,12 +120,14 @@ public static class DeepDream
             throw new ArgumentException($"Expected an image C x H x W or a batch N x C x H x W; got {given}.", nameof(image));
         var batch = (image.dim() == 3 ? image.unsqueeze(0) : image).to(ScalarType.Float32, model.Device);
         var input = model.Input;
+        if (batch.shape[0] == 0)
+            throw new ArgumentException("The batch is empty (0 images); pass at least one image.", nameof(image));
         if (batch.shape[1] != input.Channels)
             throw new ArgumentException($"{model.Name} takes {input.Channels}-channel images; got {given}. Images.Prepare(image, model) converts it.", nameof(image));
         if (batch.shape[2] > input.Height || batch.shape[3] > input.Width)
             throw new ArgumentException($"{model.Name} takes images up to {input.Height} x {input.Width}; got {given}. Images.Prepare(image, model) resizes it.", nameof(image));
         if (!batch.isfinite().all().item<bool>() || batch.min().item<float>() < 0 || batch.max().item<float>() > 1)
-            throw new ArgumentException("DeepDream expects pixels in [0,1] without NaN; divide 0..255 values by 255.", nameof(image));
+            throw new ArgumentException("DeepDream expects pixels in [0,1], with no NaN or infinite values; divide 0..255 values by 255.", nameof(image));
         return batch;
     }
 }

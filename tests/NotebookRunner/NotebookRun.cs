@@ -1,13 +1,24 @@
 using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using WhatNetworksLearn.Rendering;
 
 namespace NotebookRunner;
 
-/// <summary>What running one notebook produced.</summary>
+/// <summary>A figure a notebook displayed, saved as <c>File</c>.png beside the executed notebook.</summary>
+public sealed record SavedFigure(string File, string Title);
+
+/// <summary>
+/// What running one notebook produced; also written as run.json in the notebook's artifacts folder, from which the
+/// summary and the gallery are made. <c>PeakMemoryBytes</c> is the kernel's largest resident memory (null off Linux).
+/// </summary>
 public sealed record NotebookResult(
-    string Name, bool Succeeded, double Seconds, IReadOnlyList<string> Figures, IReadOnlyList<string> Errors, string ExecutedNotebook);
+    string Name, string Title, bool Succeeded, double Seconds, long? PeakMemoryBytes, IReadOnlyList<SavedFigure> Figures, IReadOnlyList<string> Errors)
+{
+    public IEnumerable<string> FigureFiles => Figures.Select(f => f.File);
+}
 
 /// <summary>
 /// Executes one notebook in a fresh dotnet-repl kernel, started in the notebook's folder as VS Code does,
@@ -19,8 +30,21 @@ public sealed record NotebookResult(
 /// </remarks>
 public static partial class NotebookRun
 {
-    [GeneratedRegex("<figure data-figure=\"(?<slug>[^\"]+)\"[^>]*><img src=\"data:image/png;base64,(?<png>[^\"]+)\"")]
+    [GeneratedRegex("<figure data-figure=\"(?<slug>[^\"]+)\"[^>]*><img src=\"data:image/png;base64,(?<png>[^\"]+)\"[^>]*alt=\"(?<title>[^\"]*)\"")]
     private static partial Regex FigurePattern();
+
+    /// <summary>The file in each notebook's artifacts folder that records its run.</summary>
+    public const string RunFile = "run.json";
+
+    static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+
+    /// <summary>The runs recorded in an artifacts folder, in notebook order (notebooks run earlier stay listed).</summary>
+    public static List<NotebookResult> Recorded(string artifactsRoot) =>
+        !Directory.Exists(artifactsRoot) ? [] :
+        Directory.GetDirectories(artifactsRoot).Order(StringComparer.Ordinal)
+            .Select(folder => Path.Combine(folder, RunFile)).Where(File.Exists)
+            .Select(file => JsonSerializer.Deserialize<NotebookResult>(File.ReadAllText(file), JsonOptions)!)
+            .ToList();
 
     public static NotebookResult Execute(string notebookPath, string artifactsRoot, TimeSpan timeout)
     {
@@ -46,6 +70,7 @@ public static partial class NotebookRun
 
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(start)!;
+        var memory = new MemorySampler(process.Id);
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         var errors = new List<string>();
@@ -56,9 +81,10 @@ public static partial class NotebookRun
         }
         process.WaitForExit();
         var seconds = clock.Elapsed.TotalSeconds;
+        memory.Dispose();
         File.WriteAllText(Path.Combine(outputFolder, "kernel.log"), output.Result + error.Result);
 
-        var figures = new List<string>();
+        var figures = new List<SavedFigure>();
         if (File.Exists(executed))
         {
             var notebook = JsonNode.Parse(File.ReadAllText(executed))!;
@@ -68,7 +94,8 @@ public static partial class NotebookRun
                     errors.Add($"{cellOutput["ename"]}: {cellOutput["evalue"]}");
                 foreach (var html in HtmlOf(cellOutput))
                     foreach (Match match in FigurePattern().Matches(html))
-                        figures.Add(SaveFigure(outputFolder, match.Groups["slug"].Value, match.Groups["png"].Value));
+                        figures.Add(new(SaveFigure(outputFolder, match.Groups["slug"].Value, match.Groups["png"].Value),
+                            WebUtility.HtmlDecode(match.Groups["title"].Value)));
             }
         }
         else
@@ -77,8 +104,19 @@ public static partial class NotebookRun
         }
         if (process.HasExited && process.ExitCode != 0 && errors.Count == 0)
             errors.Add($"dotnet-repl exited with code {process.ExitCode}; see kernel.log.");
-        File.WriteAllText(Path.Combine(outputFolder, "seconds.txt"), $"{seconds:F1}\n");
-        return new NotebookResult(name, errors.Count == 0, seconds, figures, errors, executed);
+        var result = new NotebookResult(name, TitleOf(notebookPath), errors.Count == 0, seconds, memory.PeakBytes, figures, errors);
+        File.WriteAllText(Path.Combine(outputFolder, RunFile), JsonSerializer.Serialize(result, JsonOptions));
+        return result;
+    }
+
+    /// <summary>The first heading of the notebook's first markdown cell, or its file name.</summary>
+    static string TitleOf(string notebookPath)
+    {
+        var cells = JsonNode.Parse(File.ReadAllText(notebookPath))!["cells"]!.AsArray();
+        var firstMarkdown = cells.FirstOrDefault(c => c!["cell_type"]!.GetValue<string>() == "markdown");
+        var heading = firstMarkdown?["source"]!.AsArray().Select(l => l!.GetValue<string>().Trim())
+            .FirstOrDefault(l => l.StartsWith('#'));
+        return heading?.TrimStart('#').Trim() ?? Path.GetFileNameWithoutExtension(notebookPath);
     }
 
     static IEnumerable<string> HtmlOf(JsonNode output)

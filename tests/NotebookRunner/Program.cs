@@ -5,7 +5,8 @@ using WhatNetworksLearn.Platform;
 // Usage: dotnet run --project tests/NotebookRunner [-- name-filter ...]
 //        dotnet run --project tests/NotebookRunner -- --check
 // Runs every notebook in notebooks/ (or those whose name contains a filter), one fresh kernel each,
-// and writes artifacts/<notebook>/ with the executed notebook, its figures as PNG files and its run time.
+// and writes artifacts/<notebook>/ with the executed notebook, its figures as PNG files and run.json (time, peak
+// memory, figure titles), then artifacts/summary.md and artifacts/index.html (the gallery) over every recorded run.
 // --check prints the environment check instead (environment/README.md).
 var root = Kit.Root();
 foreach (var result in TorchSharpNativeFix.Apply())
@@ -29,10 +30,13 @@ foreach (var notebook in notebooks)
     Console.WriteLine($"Running {Path.GetFileName(notebook)} ...");
     var result = NotebookRun.Execute(notebook, artifacts, Workspace.NotebookTimeout);
     results.Add(result);
-    Console.WriteLine($"  {(result.Succeeded ? "ok" : "FAILED")} in {result.Seconds:F1} s, {result.Figures.Count} figure(s)");
+    Console.WriteLine($"  {(result.Succeeded ? "ok" : "FAILED")} in {result.Seconds:F1} s, {result.Figures.Count} figure(s), " +
+        $"peak memory {(result.PeakMemoryBytes is long b ? $"{b / 1e6:F0} MB" : "n/a")}");
     foreach (var error in result.Errors)
         Console.WriteLine("  " + error.Split('\n')[0]);
 }
-Workspace.WriteSummary(artifacts, results);
-Console.WriteLine($"{results.Count(r => r.Succeeded)} passed, {results.Count(r => !r.Succeeded)} failed; total {results.Sum(r => r.Seconds):F0} s. Figures in {artifacts}");
+Gallery.Write(artifacts);
+var largest = results.Max(r => r.PeakMemoryBytes);
+Console.WriteLine($"{results.Count(r => r.Succeeded)} passed, {results.Count(r => !r.Succeeded)} failed; total {results.Sum(r => r.Seconds):F0} s; " +
+    $"largest kernel memory {(largest is long most ? $"{most / 1e6:F0} MB" : "n/a")}. Figures in {artifacts}, gallery in {Path.Combine(artifacts, Gallery.PageFile)}");
 return results.All(r => r.Succeeded) ? 0 : 1;

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 
 namespace NotebookRunner;
 
@@ -27,15 +26,5 @@ public static class Workspace
         process.WaitForExit();
         if (process.ExitCode != 0)
             throw new InvalidOperationException("`dotnet tool restore` failed, so notebooks cannot run:\n" + output);
-    }
-
-    /// <summary>artifacts/summary.md: each notebook's outcome, time and figures.</summary>
-    public static void WriteSummary(string artifacts, IEnumerable<NotebookResult> results)
-    {
-        var text = new StringBuilder("| notebook | result | seconds | figures |\n|---|---|---:|---|\n");
-        foreach (var r in results)
-            text.AppendLine($"| {r.Name} | {(r.Succeeded ? "ok" : "failed")} | {r.Seconds:F1} | {string.Join(", ", r.Figures)} |");
-        Directory.CreateDirectory(artifacts);
-        File.WriteAllText(Path.Combine(artifacts, "summary.md"), text.ToString());
     }
 }

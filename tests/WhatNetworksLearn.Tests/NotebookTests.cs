@@ -62,10 +62,11 @@ public class NotebookTests
         Assert.True(ToolsRestored.Value);
 
         var result = NotebookRun.Execute(PathOf(name), Path.Combine(Root, "artifacts"), Workspace.NotebookTimeout);
+        Gallery.Write(Path.Combine(Root, "artifacts"));
 
         Assert.True(result.Succeeded, $"{name} failed:\n{string.Join("\n", result.Errors)}");
-        var missing = ExpectedFigures[name].Except(result.Figures).ToList();
-        Assert.True(missing.Count == 0, $"{name} did not draw: {string.Join(", ", missing)}. It drew: {string.Join(", ", result.Figures)}.");
+        var missing = ExpectedFigures[name].Except(result.FigureFiles).ToList();
+        Assert.True(missing.Count == 0, $"{name} did not draw: {string.Join(", ", missing)}. It drew: {string.Join(", ", result.FigureFiles)}.");
         foreach (var figure in ExpectedFigures[name])
         {
             var png = File.ReadAllBytes(Path.Combine(Root, "artifacts", name, figure + ".png"));

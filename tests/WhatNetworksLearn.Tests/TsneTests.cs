@@ -357,6 +357,6 @@ public class TsneTests
         Assert.Throws<ArgumentException>(() => Tsne.Embed([[1f, 2f], [3f], [4f, 5f], [6f, 7f]]));
         using var vector = zeros(10);
         Assert.Throws<ArgumentException>(() => Tsne.Embed(vector));
-        Assert.Throws<ArgumentException>(() => Tsne.Embed(RandomPoints(40, 5, seed: 23), new TsneOptions(Perplexity: 5, Theta: -1)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Tsne.Embed(RandomPoints(40, 5, seed: 23), new TsneOptions(Perplexity: 5, Theta: -1)));
     }
 }
