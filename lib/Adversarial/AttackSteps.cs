@@ -12,9 +12,8 @@ static class AttackSteps
         model.CheckInput(pixels);
         if (labels.dim() != 1 || labels.shape[0] != pixels.shape[0])
             throw new ArgumentException($"Expected one label per image ({pixels.shape[0]}); got labels of shape [{string.Join(", ", labels.shape)}].", nameof(labels));
-        using (var below = pixels.lt(0).any())
-        using (var above = pixels.gt(1).any())
-            if (below.item<bool>() || above.item<bool>())
+        using (NewDisposeScope())
+            if (pixels.lt(0).any().item<bool>() || pixels.gt(1).any().item<bool>())
                 throw new ArgumentException("Pixels must lie in [0,1]; rescale the images first (divide bytes by 255).", nameof(pixels));
         if (targetClass is int target)
             model.CheckClass(target);

@@ -70,11 +70,11 @@ public sealed class OnePixel(VisionModel model, OnePixelOptions? options = null)
             throw new ArgumentException($"Expected one label per image ({pixels.shape[0]}); got labels of shape [{string.Join(", ", labels.shape)}].", nameof(labels));
         long height = pixels.shape[2], width = pixels.shape[3];
         Options.Validate(height, width);
+        using var scope = NewDisposeScope();
         var labelValues = labels.cpu().to_type(ScalarType.Int64).data<long>().ToArray();
         foreach (var label in labelValues)
             model.CheckClass((int)label);
 
-        using var scope = NewDisposeScope();
         using var generator = new Generator((ulong)Options.Seed, model.Device);
         var adversarial = new List<Tensor>();
         var changed = new List<IReadOnlyList<ChangedPixel>>();
@@ -138,7 +138,7 @@ public sealed class OnePixel(VisionModel model, OnePixelOptions? options = null)
         var bestImage = Apply(image, best)[0];
         var coordinates = best[0, .., ..2].round().to_type(ScalarType.Int32).cpu().data<int>().ToArray();
         var changed = Enumerable.Range(0, k).Select(j => new ChangedPixel(coordinates[2 * j], coordinates[2 * j + 1])).ToList();
-        return (bestImage.MoveToOuterDisposeScope(), changed, generation);
+        return (bestImage, changed, generation);   // in the caller's scope, like everything made here
     }
 
     /// <summary>DE/rand/1: for each candidate, three other distinct candidates r1, r2, r3 give x_r1 + F (x_r2 - x_r3).</summary>

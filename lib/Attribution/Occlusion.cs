@@ -92,15 +92,14 @@ public sealed class Occlusion(VisionModel model, OcclusionOptions? options = nul
     public Tensor Attribute(Tensor pixels, int targetClass)
     {
         model.CheckInput(pixels);
+        using var scope = NewDisposeScope();
         var maps = new List<Tensor>();
         for (long i = 0; i < pixels.shape[0]; i++)
         {
             using var result = Run(pixels[i], targetClass);
             maps.Add(result.BaseProbability - result.PixelMap);
         }
-        var all = stack(maps);
-        maps.ForEach(m => m.Dispose());
-        return all;
+        return stack(maps).MoveToOuterDisposeScope();
     }
 
     internal static int PositionCount(long size, int patch, int stride) => (int)((size - patch) / stride + 1);

@@ -27,13 +27,13 @@ public static class ActivationMaps
     /// <summary>The feature maps of one layer for one image: C x H x W on the CPU.</summary>
     public static Tensor Of(VisionModel model, Tensor image, string layer)
     {
+        using var scope = NewDisposeScope();
         var pixels = image.dim() == 3 ? image.unsqueeze(0) : image;
         if (pixels.shape[0] != 1)
             throw new ArgumentException($"Expected one image; got a batch of {pixels.shape[0]}.", nameof(image));
-        var outputs = model.Activations(pixels, layer);
-        using var output = outputs[layer];
+        using var output = model.Activations(pixels, layer)[layer];   // captured outputs belong to no scope
         if (output.dim() != 4)
             throw new ArgumentException($"Layer '{layer}' outputs a tensor of shape [{string.Join(", ", output.shape)}], not feature maps; pick a convolution, ReLU or pooling layer.", nameof(layer));
-        return output[0].cpu().clone();
+        return output[0].cpu().clone().MoveToOuterDisposeScope();
     }
 }

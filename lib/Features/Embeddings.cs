@@ -15,17 +15,15 @@ public static class Embeddings
         var layer = model.EmbeddingLayer ?? throw new InvalidOperationException($"{model.Name} names no embedding layer.");
         if (images.shape[0] == 0)
             throw new ArgumentException("The image set is empty.", nameof(images));
+        using var scope = NewDisposeScope();
         var parts = new List<Tensor>();
         for (long start = 0; start < images.shape[0]; start += batchSize)
         {
             var outputs = model.Activations(images.narrow(0, start, Math.Min(batchSize, images.shape[0] - start)), layer);
-            using var output = outputs[layer];
+            using var output = outputs[layer];   // captured outputs belong to no scope: dispose them here
             parts.Add(output.flatten(1).cpu());
         }
-        var all = cat(parts, 0);
-        foreach (var part in parts)
-            part.Dispose();
-        return all;
+        return cat(parts, 0).MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -65,12 +65,12 @@ public static class TopPatches
         using var progress = ProgressDisplay.Start($"Scanning {layer} #{channel}", (int)images.shape[0]);
         for (long start = 0; start < images.shape[0]; start += batchSize)
         {
+            using var batchScope = NewDisposeScope();
             long size = Math.Min(batchSize, images.shape[0] - start);
-            var outputs = model.Activations(images.narrow(0, start, size), layer);
-            using var maps = outputs[layer];
+            using var maps = model.Activations(images.narrow(0, start, size), layer)[layer];   // captured outputs belong to no scope
             if (maps.dim() != 4 || channel < 0 || channel >= maps.shape[1])
                 throw new ArgumentOutOfRangeException(nameof(channel), $"Layer '{layer}' has {(maps.dim() == 4 ? maps.shape[1] : 0)} channels of feature maps; channel {channel} does not exist.");
-            using var values = maps[.., channel].cpu();
+            var values = maps[.., channel].cpu();
             int rows = (int)values.shape[1], columns = (int)values.shape[2];
             var flat = values.reshape(size, -1).data<float>().ToArray();
             for (int n = 0; n < size; n++)

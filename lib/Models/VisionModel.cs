@@ -55,7 +55,8 @@ public sealed class VisionModel : IDisposable
     public Tensor Forward(Tensor pixels)
     {
         CheckInput(pixels);
-        return module.forward(pixels.to(Device));
+        using var scope = NewDisposeScope();   // frees the network's intermediate outputs; the graph keeps what backward needs
+        return module.forward(pixels.to(Device)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Class probabilities (softmax of the scores), without gradients.</summary>
@@ -90,7 +91,8 @@ public sealed class VisionModel : IDisposable
     }
 
     /// <summary>
-    /// Runs the batch once and returns the outputs of the named layers (detached, on the model's device).
+    /// Runs the batch once and returns the outputs of the named layers (detached, on the model's device). They belong to no
+    /// dispose scope: the caller disposes them.
     /// </summary>
     public Dictionary<string, Tensor> Activations(Tensor pixels, params string[] layerNames)
     {
@@ -153,8 +155,8 @@ public sealed class VisionModel : IDisposable
             throw new ArgumentException($"{Name} expects {expected}; got {given}. Resize with Images.Prepare(image, model).", nameof(pixels));
         if (!pixels.is_floating_point())
             throw new ArgumentException($"{Name} expects floating-point pixels in [0,1]; got {pixels.dtype}. Divide bytes by 255.", nameof(pixels));
-        using var finite = pixels.isfinite().all();
-        if (!finite.item<bool>())
+        using var scope = NewDisposeScope();   // the check's own temporaries, whoever calls it
+        if (!pixels.isfinite().all().item<bool>())
             throw new ArgumentException($"The images given to {Name} contain NaN or infinite values.", nameof(pixels));
     }
 

@@ -22,23 +22,7 @@ public sealed class BadInputTests : IDisposable
     readonly VisionModel model = FashionCnn.Load(CPU);
     readonly List<string> files = [];
 
-    /// <summary>Every technique that takes images, run on a batch as a student would call it.</summary>
-    static readonly Dictionary<string, Action<VisionModel, Tensor>> Techniques = new()
-    {
-        ["occlusion"] = (m, x) => new Occlusion(m).Attribute(x, 0).Dispose(),
-        ["class saliency"] = (m, x) => new ClassSaliency(m).Attribute(x, 0).Dispose(),
-        ["guided backprop"] = (m, x) => new UnitGradient(m, ReluBackward.Guided).Of(x, "relu3", 0).Dispose(),
-        ["activation maps"] = (m, x) => ActivationMaps.Of(m, x, "relu2").Dispose(),
-        ["embeddings"] = (m, x) => Embeddings.Of(m, x).Dispose(),
-        ["top patches"] = (m, x) => TopPatches.Find(m, x, "relu3", 0, count: 1),
-        ["saliency segmentation"] = (m, x) => SaliencySegmentation.Run(m, x.shape[0] == 1 ? x[0] : x, 0).Dispose(),
-        ["deepdream"] = (m, x) => DeepDream.Run(m, x, new DeepDreamOptions("relu2", Octaves: 1, StepsPerOctave: 1)).Dispose(),
-        ["fgsm"] = (m, x) => new Fgsm(m).Run(x, zeros(x.shape[0], ScalarType.Int64)).Dispose(),
-        ["pgd"] = (m, x) => new Pgd(m, new PgdOptions(Steps: 1)).Run(x, zeros(x.shape[0], ScalarType.Int64)).Dispose(),
-        ["one pixel"] = (m, x) => new OnePixel(m, new OnePixelOptions(Population: 4, Iterations: 1)).Run(x, zeros(x.shape[0], ScalarType.Int64)).Dispose(),
-    };
-
-    public static TheoryData<string> TechniqueNames() => new(Techniques.Keys);
+    public static TheoryData<string> TechniqueNames() => new(Techniques.OnImages.Keys);
 
     [Theory]
     [MemberData(nameof(TechniqueNames))]
@@ -48,7 +32,7 @@ public sealed class BadInputTests : IDisposable
         {
             using var image = full(1, 1, 28, 28, 0.5f);
             image[0, 0, 3, 4] = tensor(bad);
-            var error = Assert.ThrowsAny<ArgumentException>(() => Techniques[technique](model, image));
+            var error = Assert.ThrowsAny<ArgumentException>(() => Techniques.OnImages[technique](model, image));
             Assert.Contains("NaN or infinite", error.Message);
         }
     }
@@ -58,7 +42,7 @@ public sealed class BadInputTests : IDisposable
     public void An_empty_image_set_is_refused(string technique)
     {
         using var none = zeros(0, 1, 28, 28);
-        var error = Assert.ThrowsAny<ArgumentException>(() => Techniques[technique](model, none));
+        var error = Assert.ThrowsAny<ArgumentException>(() => Techniques.OnImages[technique](model, none));
         Assert.Matches("empty|0 images|one image", error.Message);
     }
 
@@ -67,7 +51,7 @@ public sealed class BadInputTests : IDisposable
     public void A_colour_image_for_a_greyscale_model_is_refused_with_the_fix(string technique)
     {
         using var colour = full(1, 3, 28, 28, 0.5f);
-        var error = Assert.ThrowsAny<ArgumentException>(() => Techniques[technique](model, colour));
+        var error = Assert.ThrowsAny<ArgumentException>(() => Techniques.OnImages[technique](model, colour));
         Assert.Contains("Images.Prepare", error.Message);
     }
 
