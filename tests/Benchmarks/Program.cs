@@ -1,0 +1,27 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Engines;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Benchmarks;
+
+// dotnet run -c Release --project tests/Benchmarks                 every benchmark (about 20 minutes here)
+// dotnet run -c Release --project tests/Benchmarks -- --filter '*' --job short ...   any BenchmarkDotNet option
+// dotnet run -c Release --project tests/Benchmarks -- --memory [runs]   the twenty-reruns memory check
+if (args.Length > 0 && args[0] == "--memory")
+{
+    int runs = args.Length > 1 ? int.Parse(args[1]) : 20;
+    using var workloads = new Workloads();
+    var rows = MemoryGrowth.Measure(workloads, runs, Console.WriteLine);
+    Console.WriteLine();
+    Console.WriteLine(MemoryGrowth.Table(rows, runs));
+    return 0;
+}
+
+// In process: the techniques load native TorchSharp and the kit's data once; a run is seconds, so a warm-up run
+// and three measured runs per technique are enough (the spread is reported).
+var config = DefaultConfig.Instance
+    .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithStrategy(RunStrategy.Monitoring)
+        .WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(3));
+BenchmarkSwitcher.FromAssembly(typeof(TechniqueBenchmarks).Assembly).Run(args.Length == 0 ? ["--filter", "*"] : args, config);
+return 0;

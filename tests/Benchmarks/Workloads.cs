@@ -1,0 +1,81 @@
+using WhatNetworksLearn;
+using WhatNetworksLearn.Adversarial;
+using WhatNetworksLearn.Attribution;
+using WhatNetworksLearn.Data;
+using WhatNetworksLearn.Features;
+using WhatNetworksLearn.Models;
+using WhatNetworksLearn.Synthesis;
+using static TorchSharp.torch;
+
+namespace Benchmarks;
+
+/// <summary>One technique at a stated size: what the benchmarks time and the memory check repeats.</summary>
+public sealed record Workload(string Name, string Size, Action Run);
+
+/// <summary>
+/// The models and inputs every measurement shares, loaded once, and one workload per technique. ResNet-18 has random
+/// weights (seed 0): the time of a forward or backward pass does not depend on what the weights are.
+/// </summary>
+public sealed class Workloads : IDisposable
+{
+    public VisionModel Fashion { get; } = FashionCnn.Load(CPU);
+    public VisionModel ResNet { get; }
+    public VisionModel Trunk { get; } = ModelRegistry.Load("resnet18-trunk", CPU);
+    public Tensor Garments { get; }
+    public Tensor GarmentLabels { get; }
+    public Tensor Cat { get; }
+    // Single images sliced once here: slicing inside a workload would make a tensor per run and look like a leak.
+    readonly Tensor firstGarment, firstGarmentBatch, firstLabel, catImage;
+    readonly Lazy<Tensor> tsneInput = new(() => Tsne.FashionMnistBenchmarkInput().Features);
+
+    public Workloads()
+    {
+        manual_seed(0);
+        ResNet = TorchVisionModels.CreateUntrained("resnet18", CPU);
+        var sample = FashionMnist.LoadSample(100);
+        (Garments, GarmentLabels) = (sample.Images, sample.Labels);
+        using var photo = ImageFiles.Load(Kit.DataPath("images", "chelsea.png"));
+        Cat = Images.Prepare(photo, ResNet);
+        (firstGarment, firstGarmentBatch, firstLabel, catImage) = (Garments[0], Garments[..1], GarmentLabels[..1], Cat[0]);
+    }
+
+    /// <summary>Every technique of the kit at the size its benchmark states.</summary>
+    public IReadOnlyList<Workload> All() =>
+    [
+        new("occlusion", "28 x 28, patch 8, stride 1, fashion-cnn", () =>
+            new Occlusion(Fashion, new OcclusionOptions(PatchSize: 8, Stride: 1)).Run(firstGarment, 9).Dispose()),
+        new("occlusion", "224 x 224, patch 32, stride 8, ResNet-18", () =>
+            new Occlusion(ResNet, new OcclusionOptions(PatchSize: 32, Stride: 8, BatchSize: 32)).Run(catImage, ImageNetClasses.Tabby).Dispose()),
+        new("class saliency", "100 images, fashion-cnn", () => new ClassSaliency(Fashion).Attribute(Garments, 0).Dispose()),
+        new("class saliency", "1 photo 224 x 224, ResNet-18", () => new ClassSaliency(ResNet).Attribute(Cat, ImageNetClasses.Tabby).Dispose()),
+        new("guided backprop", "100 images, one relu3 unit, fashion-cnn", () =>
+            new UnitGradient(Fashion, ReluBackward.Guided).Of(Garments, "relu3", 0).Dispose()),
+        new("guided backprop", "1 photo 224 x 224, one layer4 unit, ResNet-18", () =>
+            new UnitGradient(ResNet, ReluBackward.Guided).Of(Cat, "layer4", 0).Dispose()),
+        new("class visualisation", "100 steps, 10 classes at once, fashion-cnn", () =>
+            ActivationMaximization.ClassModels(Fashion, Enumerable.Range(0, 10).ToList(), new MaximizationOptions(Steps: 100)).Dispose()),
+        new("DeepDream", "one octave of 10 steps, 224 x 224, ResNet-18 trunk", () =>
+            DeepDream.Run(Trunk, Cat, new DeepDreamOptions("layer3.1.relu2", Octaves: 1, StepsPerOctave: 10)).Dispose()),
+        new("FGSM", "100 images, fashion-cnn", () => new Fgsm(Fashion).Run(Garments, GarmentLabels).Dispose()),
+        new("PGD", "100 images, 20 steps, fashion-cnn", () => new Pgd(Fashion, new PgdOptions(Steps: 20)).Run(Garments, GarmentLabels).Dispose()),
+        new("one-pixel attack", "one generation of 400 candidates, fashion-cnn", () =>
+            new OnePixel(Fashion, new OnePixelOptions(Population: 400, Iterations: 1)).Run(firstGarmentBatch, firstLabel).Dispose()),
+        new("t-SNE", "10,000 Fashion-MNIST test images, PCA to 50, 1,000 iterations", () => Tsne.Embed(tsneInput.Value)),
+    ];
+
+    public void Dispose()
+    {
+        Fashion.Dispose();
+        ResNet.Dispose();
+        Trunk.Dispose();
+        Garments.Dispose();
+        GarmentLabels.Dispose();
+        Cat.Dispose();
+        firstGarment.Dispose();
+        firstGarmentBatch.Dispose();
+        firstLabel.Dispose();
+        catImage.Dispose();
+        if (tsneInput.IsValueCreated)
+            tsneInput.Value.Dispose();
+    }
+}
