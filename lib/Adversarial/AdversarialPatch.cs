@@ -1,0 +1,237 @@
+using WhatNetworksLearn.Models;
+using WhatNetworksLearn.Notebook;
+using WhatNetworksLearn.Synthesis;
+using static TorchSharp.torch;
+
+namespace WhatNetworksLearn.Adversarial;
+
+/// <summary>
+/// Settings of the adversarial patch. Brown et al. (2017) covered about a tenth of an ImageNet photo and trained with
+/// random positions, scales and turns. The defaults suit the 28 x 28 Fashion-MNIST network: its garments fill the
+/// frame, so a patch needs a larger share of the image (14 x 14, a quarter) to win against them in a few dozen steps.
+/// </summary>
+/// <param name="PatchSize">Side of the square patch in pixels, at scale 1.</param>
+/// <param name="Steps">Gradient steps, each on a fresh random batch of training images and placements.</param>
+/// <param name="BatchSize">Training images per step (drawn with replacement), each with its own placement; also the chunk size of <see cref="AdversarialPatch.Evaluate"/>.</param>
+/// <param name="MinScale">Smallest factor applied to the patch's side.</param>
+/// <param name="MaxScale">Largest factor applied to the patch's side.</param>
+/// <param name="MaxDegrees">The patch is turned by a random angle of up to this many degrees either way.</param>
+/// <param name="Seed">Seeds the start patch, the batches and the placements, so a run can be repeated exactly.</param>
+public sealed record PatchOptions(int PatchSize = 14, int Steps = 60, int BatchSize = 16, double MinScale = 0.8, double MaxScale = 1.2,
+    double MaxDegrees = 30, int Seed = 0)
+{
+    /// <summary>
+    /// Turns the gradient of the mean log-probability of the target into the change of the patch (ascent). Default:
+    /// the gradient normalised to a mean change of 0.1 per pixel: large steps, because each step sees only one batch of
+    /// placements and the clamp to [0,1] stops pixels from running away.
+    /// </summary>
+    public IStepRule StepRule { get; init; } = new NormalizedGradient(0.1);
+
+    /// <summary>Checks the settings against images of <paramref name="height"/> x <paramref name="width"/>.</summary>
+    public void Validate(long height, long width)
+    {
+        if (PatchSize < 1)
+            throw new ArgumentOutOfRangeException(nameof(PatchSize), $"The patch must be at least 1 pixel wide; got {PatchSize}.");
+        if (Steps < 0)
+            throw new ArgumentOutOfRangeException(nameof(Steps), $"The number of steps must be 0 or more; got {Steps}.");
+        if (BatchSize < 1)
+            throw new ArgumentOutOfRangeException(nameof(BatchSize), $"The batch size must be at least 1; got {BatchSize}.");
+        if (!(MinScale > 0 && MaxScale >= MinScale && double.IsFinite(MaxScale)))
+            throw new ArgumentOutOfRangeException(nameof(MinScale), $"Scales must be positive with MinScale <= MaxScale; got {MinScale} to {MaxScale}.");
+        if (!(MaxDegrees is >= 0 and <= 180))
+            throw new ArgumentOutOfRangeException(nameof(MaxDegrees), $"The largest turn must lie in [0, 180] degrees; got {MaxDegrees}.");
+        double needed = 2 * LargestHalfExtent;
+        if (needed > Math.Min(height, width))
+            throw new ArgumentException($"A {PatchSize} x {PatchSize} patch at scale up to {MaxScale} turned up to {MaxDegrees}° needs {needed:0.#} x {needed:0.#} pixels, " +
+                $"but the images are {height} x {width}: use a smaller PatchSize, MaxScale or MaxDegrees.");
+    }
+
+    /// <summary>The largest distance from its centre (in x or in y) the placed patch can reach: largest scale, worst angle.</summary>
+    double LargestHalfExtent
+    {
+        get
+        {
+            double worstDegrees = Math.Min(MaxDegrees, 45);   // |cos| + |sin| grows up to 45° and repeats
+            return new PatchPlacement(0, 0, MaxScale, worstDegrees).HalfExtent(PatchSize);
+        }
+    }
+}
+
+/// <summary>A trained patch and how training went.</summary>
+/// <param name="Patch">C x P x P in [0,1], on the CPU.</param>
+/// <param name="TargetProbability">Mean probability of the target on each step's batch (with the patch pasted), before that step.</param>
+public sealed record PatchTraining(Tensor Patch, IReadOnlyList<double> TargetProbability) : IDisposable
+{
+    public void Dispose() => Patch.Dispose();
+}
+
+/// <summary>
+/// How a patch did on a set of images, each with its own random placement. All tensors on the CPU.
+/// <see cref="SuccessRate"/> counts only images whose true class is not the target (those would "succeed" for free).
+/// </summary>
+public sealed record PatchEvaluation(Tensor Patched, IReadOnlyList<PatchPlacement> Placements, Tensor CleanPrediction,
+    Tensor PatchedPrediction, Tensor TargetProbability, Tensor Counted, Tensor Success) : IDisposable
+{
+    /// <summary>Among the images not of the target class, the fraction the model calls the target once the patch is pasted.</summary>
+    public double SuccessRate
+    {
+        get
+        {
+            using var counted = Counted.sum();
+            using var hits = Success.logical_and(Counted).sum();
+            long total = counted.item<long>();
+            return total == 0 ? double.NaN : (double)hits.item<long>() / total;
+        }
+    }
+
+    public void Dispose()
+    {
+        Patched.Dispose();
+        CleanPrediction.Dispose();
+        PatchedPrediction.Dispose();
+        TargetProbability.Dispose();
+        Counted.Dispose();
+        Success.Dispose();
+    }
+}
+
+/// <summary>
+/// The adversarial patch (Brown, Mané, Roy, Abadi and Gilmer, 2017): one small image that makes a classifier answer a
+/// chosen class wherever it is stuck. Unlike PGD it is not made for one image: it is trained over many images, each
+/// step pasting it into a batch of training images at random positions, scales and angles ("expectation over
+/// transformation") and moving its pixels up the gradient of the mean log-probability of the target (down the
+/// cross-entropy). Only the patch changes; the images and the network do not.
+/// </summary>
+public sealed class AdversarialPatch(VisionModel model, PatchOptions? options = null)
+{
+    public PatchOptions Options { get; } = options ?? new PatchOptions();
+
+    /// <summary>
+    /// Trains a patch towards <paramref name="targetClass"/> on <paramref name="images"/> (N x C x H x W in [0,1]).
+    /// Progress goes to <paramref name="onStep"/> (step, mean target probability) if given, else to a progress bar.
+    /// </summary>
+    public PatchTraining Train(Tensor images, int targetClass, Action<int, double>? onStep = null)
+    {
+        CheckRequest(images, targetClass);
+        if (images.shape[0] == 0)
+            throw new ArgumentException("Training needs at least one image.", nameof(images));
+        using var scope = NewDisposeScope();
+        using var random = new Generator((ulong)Options.Seed);
+        var training = images.detach().to(model.Device);
+        var patch = NoisePatch(random).to(model.Device).requires_grad_(true);
+        var target = full(Options.BatchSize, targetClass, ScalarType.Int64, device: model.Device);
+        var history = new List<double>(Options.Steps);
+        using (var progress = onStep is null ? ProgressDisplay.Start("Training the patch", Options.Steps) : null)
+            for (int step = 0; step < Options.Steps; step++)
+            {
+                using var stepScope = NewDisposeScope();
+                var batch = training[randint(0, training.shape[0], [Options.BatchSize], generator: random).to(model.Device)];
+                var placements = Draw(Options.BatchSize, random);
+                var (pasted, _) = PatchPasting.PasteWithMask(batch, patch, placements);
+                var logProbability = nn.functional.log_softmax(model.Module.forward(pasted), 1).gather(1, target.unsqueeze(1));
+                var objective = logProbability.mean();
+                var gradient = autograd.grad([objective], [patch])[0];
+                double probability = logProbability.detach().exp().mean().item<float>();
+                if (!double.IsFinite(probability))
+                    throw new InvalidOperationException($"Training became unstable at step {step} (target probability {probability}); use a smaller step size.");
+                history.Add(probability);
+                using (no_grad())
+                    patch.add_(Options.StepRule.Update(gradient.unsqueeze(0))[0]).clamp_(0, 1);
+                if (onStep is null)
+                    progress!.Report(step + 1, $"p({Name(targetClass)}) {probability:P0}");
+                else
+                    onStep(step, probability);
+            }
+        return new PatchTraining(patch.detach().cpu().MoveToOuterDisposeScope(), history);
+    }
+
+    /// <summary>
+    /// Pastes <paramref name="patch"/> into every image at a placement drawn with <paramref name="seed"/> from the
+    /// options' ranges (the same placements as <see cref="Evaluate"/> and <see cref="RandomPlacements"/> with that seed).
+    /// </summary>
+    public Tensor Paste(Tensor images, Tensor patch, int seed)
+    {
+        model.CheckInput(images);
+        CheckPatch(patch);
+        return PatchPasting.Paste(images, patch, RandomPlacements((int)images.shape[0], seed));
+    }
+
+    /// <summary>Random placements for <paramref name="count"/> images of the model's size: uniform scale, angle and position, the patch always inside.</summary>
+    public IReadOnlyList<PatchPlacement> RandomPlacements(int count, int seed)
+    {
+        Options.Validate(model.Input.Height, model.Input.Width);
+        using var scope = NewDisposeScope();
+        using var random = new Generator((ulong)seed);
+        return Draw(count, random).ToList();
+    }
+
+    /// <summary>A patch of uniform random pixels with the model's channels and the options' size: the baseline a trained patch must beat.</summary>
+    public Tensor NoisePatch(int seed)
+    {
+        using var random = new Generator((ulong)seed);
+        return NoisePatch(random);
+    }
+
+    /// <summary>
+    /// Pastes <paramref name="patch"/> into each image at its own random placement (drawn with <paramref name="seed"/>)
+    /// and asks the model, in batches of <see cref="PatchOptions.BatchSize"/>. Images of the target class are kept in the
+    /// result but not counted in the success rate.
+    /// </summary>
+    public PatchEvaluation Evaluate(Tensor patch, Tensor images, Tensor labels, int targetClass, int seed = 1)
+    {
+        AttackSteps.Check(model, images, labels, targetClass);
+        CheckPatch(patch);
+        var placements = RandomPlacements((int)images.shape[0], seed);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var onDevice = patch.to(model.Device);
+        var patched = new List<Tensor>();
+        var clean = new List<Tensor>();
+        var probabilities = new List<Tensor>();
+        for (int start = 0; start < images.shape[0]; start += Options.BatchSize)
+        {
+            int end = (int)Math.Min(start + Options.BatchSize, images.shape[0]);
+            var batch = images[start..end].to(model.Device);
+            var pasted = PatchPasting.Paste(batch, onDevice, placements.Skip(start).Take(end - start).ToList());
+            patched.Add(pasted.cpu());
+            clean.Add(model.Module.forward(batch).argmax(1).cpu());
+            probabilities.Add(nn.functional.softmax(model.Module.forward(pasted), 1).cpu());
+        }
+        var all = cat(probabilities, 0);
+        var after = all.argmax(1);
+        var counted = labels.cpu().to_type(ScalarType.Int64).ne(targetClass);
+        return new PatchEvaluation(cat(patched, 0).MoveToOuterDisposeScope(), placements, cat(clean, 0).MoveToOuterDisposeScope(),
+            after.MoveToOuterDisposeScope(), all[.., targetClass].contiguous().MoveToOuterDisposeScope(), counted.MoveToOuterDisposeScope(),
+            after.eq(targetClass).MoveToOuterDisposeScope());
+    }
+
+    Tensor NoisePatch(Generator random) =>
+        rand(new long[] { model.Input.Channels, Options.PatchSize, Options.PatchSize }, generator: random);
+
+    PatchPasting.Placements Draw(int count, Generator random) =>
+        PatchPasting.Draw(count, model.Input.Height, model.Input.Width, Options.PatchSize, Options.MinScale, Options.MaxScale, Options.MaxDegrees,
+            random, model.Device);
+
+    string Name(int classIndex) => model.ClassNames[classIndex];
+
+    void CheckRequest(Tensor images, int targetClass)
+    {
+        model.CheckInput(images);
+        model.CheckClass(targetClass);
+        Options.Validate(model.Input.Height, model.Input.Width);
+        using var below = images.lt(0).any();
+        using var above = images.gt(1).any();
+        if (below.item<bool>() || above.item<bool>())
+            throw new ArgumentException("Pixels must lie in [0,1]; rescale the images first (divide bytes by 255).", nameof(images));
+    }
+
+    void CheckPatch(Tensor patch)
+    {
+        var expected = new long[] { model.Input.Channels, Options.PatchSize, Options.PatchSize };
+        if (!patch.shape.SequenceEqual(expected))
+            throw new ArgumentException($"Expected a patch of [{string.Join(", ", expected)}] (the model's channels and the options' PatchSize); got [{string.Join(", ", patch.shape)}].", nameof(patch));
+        using var outside = patch.lt(0).logical_or(patch.gt(1)).any();
+        if (outside.item<bool>())
+            throw new ArgumentException("Patch pixels must lie in [0,1].", nameof(patch));
+    }
+}
