@@ -42,8 +42,18 @@ public class NotebookTests
             "the-dream-at-layer3-1-relu2-after-each-octave", "deepdream-at-layer3-1-relu2-mean-square-of-the-activations-per-step"],
         ["11-targeted-examples"] = ["everything-becomes-a-bag-originals-amplified-changes-and-adversarial-images-targeted-pgd-eps-0-1",
             "attack-success-rate-against-the-budget-eps-300-images"],
+        ["12-fooling-images"] = ["gradient-ascent-from-noise-one-image-per-class-with-the-network-s-confidence",
+            "evolution-direct-encoding-the-elite-of-each-class-and-its-confidence",
+            "evolution-low-resolution-encoding-the-elite-of-each-class-and-its-confidence", "confidence-of-the-elites-against-generation"],
         ["13-one-pixel"] = ["one-pixel-attacks-the-original-and-the-changed-image-circle-the-changed-pixel",
             "three-pixel-attacks-original-and-changed-image-circles-the-changed-pixels"],
+        ["14-adversarial-patch"] = ["training-the-patch-mean-probability-of-sandal-on-each-batch",
+            "the-trained-patch-and-a-noise-patch-of-the-same-size-14-x-14-pixels-enlarged",
+            "held-out-images-clean-with-the-noise-patch-with-the-trained-sandal-patch",
+            "success-rate-against-the-side-of-the-pasted-patch-150-held-out-images"],
+        ["16-hog-adversarial"] = ["what-the-hog-classifier-sees-images-and-their-hog-glyphs",
+            "pgd-against-hog-plus-a-linear-classifier-eps-0-05-images-hog-glyphs-change-adversarial-images",
+            "hog-vs-cnn-attack-success-rate-against-eps-120-images", "the-cafe-wall-illusion-and-what-hog-sees-in-it"],
     };
 
     static readonly string Root = Kit.Root(AppContext.BaseDirectory);
