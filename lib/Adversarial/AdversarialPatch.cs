@@ -219,9 +219,8 @@ public sealed class AdversarialPatch(VisionModel model, PatchOptions? options = 
         model.CheckInput(images);
         model.CheckClass(targetClass);
         Options.Validate(model.Input.Height, model.Input.Width);
-        using var below = images.lt(0).any();
-        using var above = images.gt(1).any();
-        if (below.item<bool>() || above.item<bool>())
+        using var scope = NewDisposeScope();   // the comparisons' temporaries
+        if (images.lt(0).any().item<bool>() || images.gt(1).any().item<bool>())
             throw new ArgumentException("Pixels must lie in [0,1]; rescale the images first (divide bytes by 255).", nameof(images));
     }
 
@@ -230,8 +229,8 @@ public sealed class AdversarialPatch(VisionModel model, PatchOptions? options = 
         var expected = new long[] { model.Input.Channels, Options.PatchSize, Options.PatchSize };
         if (!patch.shape.SequenceEqual(expected))
             throw new ArgumentException($"Expected a patch of [{string.Join(", ", expected)}] (the model's channels and the options' PatchSize); got [{string.Join(", ", patch.shape)}].", nameof(patch));
-        using var outside = patch.lt(0).logical_or(patch.gt(1)).any();
-        if (outside.item<bool>())
+        using var scope = NewDisposeScope();   // the comparisons' temporaries
+        if (patch.lt(0).logical_or(patch.gt(1)).any().item<bool>())
             throw new ArgumentException("Patch pixels must lie in [0,1].", nameof(patch));
     }
 }

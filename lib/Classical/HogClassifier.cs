@@ -70,7 +70,9 @@ public sealed class HogClassifier : IDisposable
             throw new ArgumentException($"Expected one label per image ({images.shape[0]}); got labels of shape [{string.Join(", ", labels.shape)}].", nameof(labels));
         if (classNames.Count < 2)
             throw new ArgumentException("A classifier needs at least two class names.", nameof(classNames));
-        var labelValues = labels.to(ScalarType.Int64).cpu().data<long>().ToArray();
+        long[] labelValues;
+        using (NewDisposeScope())
+            labelValues = labels.to(ScalarType.Int64).cpu().data<long>().ToArray();
         if (labelValues.Any(l => l < 0 || l >= classNames.Count))
             throw new ArgumentOutOfRangeException(nameof(labels), $"Labels must be class indices 0 to {classNames.Count - 1}.");
         var missing = Enumerable.Range(0, classNames.Count).Where(c => !labelValues.Contains(c)).ToList();
@@ -98,6 +100,7 @@ public sealed class HogClassifier : IDisposable
         VBuffer<float>[] weights = [];
         linearModel.GetWeights(ref weights, out int classCount);
         var linear = nn.Linear(length, classCount);
+        using (NewDisposeScope())   // the copies' source tensors; the layer's own parameters live on with the model
         using (no_grad())
         {
             linear.weight!.copy_(tensor(weights.SelectMany(w => w.DenseValues()).ToArray(), [classCount, length]));

@@ -16,8 +16,12 @@ public sealed class PixelSpaceModule : nn.Module<Tensor, Tensor>
     public PixelSpaceModule(nn.Module<Tensor, Tensor> network, float[] mean, float[] std) : base("PixelSpace")
     {
         this.network = network;
-        this.mean = tensor(mean).reshape(1, mean.Length, 1, 1);
-        this.std = tensor(std).reshape(1, std.Length, 1, 1);
+        using (var meanValues = tensor(mean))   // the reshaped views keep the values; the handles go
+        using (var stdValues = tensor(std))
+        {
+            this.mean = meanValues.reshape(1, mean.Length, 1, 1);
+            this.std = stdValues.reshape(1, std.Length, 1, 1);
+        }
         RegisterComponents();
     }
 

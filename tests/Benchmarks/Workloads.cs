@@ -1,6 +1,7 @@
 using WhatNetworksLearn;
 using WhatNetworksLearn.Adversarial;
 using WhatNetworksLearn.Attribution;
+using WhatNetworksLearn.Classical;
 using WhatNetworksLearn.Data;
 using WhatNetworksLearn.Features;
 using WhatNetworksLearn.Models;
@@ -26,6 +27,7 @@ public sealed class Workloads : IDisposable
     public Tensor Cat { get; }
     // Single images sliced once here: slicing inside a workload would make a tensor per run and look like a leak.
     readonly Tensor firstGarment, firstGarmentBatch, firstLabel, catImage;
+    readonly Hog hog = new(HogClassifier.FashionMnistHog);
     readonly Lazy<Tensor> tsneInput = new(() => Tsne.FashionMnistBenchmarkInput().Features);
 
     public Workloads()
@@ -60,6 +62,20 @@ public sealed class Workloads : IDisposable
         new("PGD", "100 images, 20 steps, fashion-cnn", () => new Pgd(Fashion, new PgdOptions(Steps: 20)).Run(Garments, GarmentLabels).Dispose()),
         new("one-pixel attack", "one generation of 400 candidates, fashion-cnn", () =>
             new OnePixel(Fashion, new OnePixelOptions(Population: 400, Iterations: 1)).Run(firstGarmentBatch, firstLabel).Dispose()),
+        new("fooling images", "gradient ascent, 10 classes, 10 steps, fashion-cnn", () =>
+            FoolingImages.ByGradientAscent(Fashion, Enumerable.Range(0, 10).ToList(), new GradientFoolingOptions(Steps: 10, Goal: 1)).Dispose()),
+        new("fooling images", "evolution, one generation of 100, fashion-cnn", () =>
+            FoolingImages.ByEvolution(Fashion, Enumerable.Range(0, 10).ToList(), new EvolutionOptions(Generations: 1, Population: 100)).Dispose()),
+        new("adversarial patch", "10 training steps of 16 images, 14 x 14 patch, fashion-cnn", () =>
+            new AdversarialPatch(Fashion, new PatchOptions(Steps: 10)).Train(Garments, 5).Dispose()),
+        new("HOG", "forward and backward, 100 images 28 x 28, cells of 4", () =>
+        {
+            using var input = Garments.detach().requires_grad_(true);
+            using var descriptor = hog.forward(input);
+            using var sum = descriptor.sum();
+            sum.backward();
+            input.grad?.Dispose();
+        }),
         new("t-SNE", "10,000 Fashion-MNIST test images, PCA to 50, 1,000 iterations", () => Tsne.Embed(tsneInput.Value)),
     ];
 
@@ -68,6 +84,7 @@ public sealed class Workloads : IDisposable
         Fashion.Dispose();
         ResNet.Dispose();
         Trunk.Dispose();
+        hog.Dispose();
         Garments.Dispose();
         GarmentLabels.Dispose();
         Cat.Dispose();

@@ -1,3 +1,5 @@
+using WhatNetworksLearn.Adversarial;
+using WhatNetworksLearn.Classical;
 using WhatNetworksLearn.Features;
 using WhatNetworksLearn.Models;
 using WhatNetworksLearn.Synthesis;
@@ -23,6 +25,20 @@ public sealed class DisposalTests : IDisposable
     {
         using var image = rand(1, 1, 28, 28, generator: new Generator(3));
         AssertNoGrowth(() => Techniques.OnImages[technique](model, image));
+    }
+
+    [Fact]
+    public void Techniques_that_start_from_no_image_leave_no_tensor_alive()
+    {
+        AssertNoGrowth(() => FoolingImages.ByGradientAscent(model, [0, 1], new GradientFoolingOptions(Steps: 2)).Dispose());
+        AssertNoGrowth(() => FoolingImages.ByEvolution(model, [0, 1], new EvolutionOptions(Generations: 2, Population: 4)).Dispose());
+        using var images = rand(10, 1, 28, 28, generator: new Generator(5));
+        using var labels = arange(10L);
+        AssertNoGrowth(() =>
+        {
+            using var hog = HogClassifier.Train(images, labels, Data.FashionMnist.ClassNames);
+            using var scores = hog.Model.Forward(images);
+        });
     }
 
     [Fact]

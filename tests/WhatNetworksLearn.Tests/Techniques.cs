@@ -43,5 +43,12 @@ static class Techniques
             using var labels = zeros(x.shape[0], ScalarType.Int64);
             new OnePixel(m, new OnePixelOptions(Population: 4, Iterations: 1)).Run(x, labels).Dispose();
         },
+        ["adversarial patch"] = (m, x) =>
+        {
+            using var labels = zeros(x.shape[0], ScalarType.Int64);
+            var attack = new AdversarialPatch(m, new PatchOptions(PatchSize: 6, Steps: 1, BatchSize: 1));
+            using var training = attack.Train(x, 1);
+            attack.Evaluate(training.Patch, x, labels, 1).Dispose();
+        },
     };
 }
