@@ -1,5 +1,6 @@
 using WhatNetworksLearn.Models;
 using WhatNetworksLearn.Notebook;
+using WhatNetworksLearn.Synthesis;
 using static TorchSharp.torch;
 
 namespace WhatNetworksLearn.Adversarial;
@@ -9,8 +10,15 @@ namespace WhatNetworksLearn.Adversarial;
 /// <param name="StepSize">How far each step moves a pixel (α).</param>
 /// <param name="Steps">Number of signed-gradient steps.</param>
 /// <param name="RandomStart">Start from a uniformly random point of the ε-ball instead of the image itself.</param>
-/// <param name="Seed">Seed of the random start.</param>
-public sealed record PgdOptions(double Epsilon = 0.03, double StepSize = 0.01, int Steps = 20, bool RandomStart = true, int Seed = 0)
+/// <param name="Seed">Seed of the random start and of the random transformations.</param>
+/// <param name="RobustTo">
+/// Expectation over transformation (Athalye et al., 2018): when set, every step follows the gradient averaged over
+/// <paramref name="Draws"/> random draws of this transformation (for example <see cref="PrintAndPhoto"/>), so the
+/// example stays adversarial after the transformation, not just on the exact pixels. Null: plain PGD.
+/// </param>
+/// <param name="Draws">Random draws of <paramref name="RobustTo"/> per step (k): k transformed copies of the batch go through the network.</param>
+public sealed record PgdOptions(double Epsilon = 0.03, double StepSize = 0.01, int Steps = 20, bool RandomStart = true, int Seed = 0,
+    ITransform? RobustTo = null, int Draws = 8)
 {
     public void Validate()
     {
@@ -18,13 +26,16 @@ public sealed record PgdOptions(double Epsilon = 0.03, double StepSize = 0.01, i
         AttackSteps.CheckPixelAmount(StepSize, nameof(StepSize), "The step size");
         if (Steps < 0)
             throw new ArgumentOutOfRangeException(nameof(Steps), $"The number of steps must be ≥ 0; got {Steps}.");
+        if (Draws < 1)
+            throw new ArgumentOutOfRangeException(nameof(Draws), $"Averaging over transformations needs at least 1 draw per step; got {Draws}.");
     }
 }
 
 /// <summary>
 /// Projected gradient descent (Madry et al., 2018), the iterated FGSM: from a random point near the image, take small
 /// signed-gradient steps and after each one pull every pixel back into the ε-ball around the original and into
-/// [0,1]. Targeted, it walks down the loss of one class until the network sees that class.
+/// [0,1]. Targeted, it walks down the loss of one class until the network sees that class. With
+/// <see cref="PgdOptions.RobustTo"/> it becomes EOT-PGD: each step averages the gradient over random transformations.
 /// </summary>
 public sealed class Pgd(VisionModel model, PgdOptions? options = null) : IAttack
 {
@@ -36,21 +47,50 @@ public sealed class Pgd(VisionModel model, PgdOptions? options = null) : IAttack
         using var scope = NewDisposeScope();
         var (original, onDevice) = AttackSteps.Prepare(model, pixels, labels, targetClass);
         var adversarial = original.clone();
+        using var generator = new Generator((ulong)Options.Seed);
         if (Options.RandomStart)
         {
-            using var generator = new Generator((ulong)Options.Seed);
             var noise = (rand(original.shape, generator: generator) * 2 - 1) * Options.Epsilon;
             adversarial = Project(original + noise.to(model.Device), original);
         }
-        using (var progress = ProgressDisplay.Start("PGD", Options.Steps))
+        using (var progress = ProgressDisplay.Start(Options.RobustTo is null ? "PGD" : "EOT-PGD", Options.Steps))
             for (int step = 0; step < Options.Steps; step++)
             {
                 using var stepScope = NewDisposeScope();
-                var direction = AttackSteps.AttackDirection(model, adversarial, onDevice, targetClass);
+                var direction = Options.RobustTo is { } transform
+                    ? ExpectedDirection(transform, adversarial, onDevice, targetClass, generator)
+                    : AttackSteps.AttackDirection(model, adversarial, onDevice, targetClass);
                 adversarial.copy_(Project(adversarial + Options.StepSize * direction, original));
                 progress.Report(step + 1);
             }
         return AttackSteps.Result(model, original, adversarial, onDevice, targetClass);
+    }
+
+    /// <summary>Pixel values per batched pass of the transformed copies: small images run many draws at once, large ones few.</summary>
+    const long PixelsPerPass = 1 << 21;
+
+    /// <summary>
+    /// The sign of the loss gradient summed (so: averaged) over <see cref="PgdOptions.Draws"/> random draws of the
+    /// transformation; up the true class's loss, or down the target's. Several draws go through the network as one
+    /// batch of copies (each copy gets its own random transformation), as many as fit <see cref="PixelsPerPass"/>.
+    /// </summary>
+    Tensor ExpectedDirection(ITransform transform, Tensor images, Tensor labels, int? targetClass, Generator random)
+    {
+        using var scope = NewDisposeScope();
+        var goal = targetClass is int target ? full(images.shape[0], target, ScalarType.Int64, device: images.device) : labels;
+        int perPass = (int)Math.Clamp(PixelsPerPass / Math.Max(1, images.numel()), 1, Options.Draws);
+        var total = zeros_like(images);
+        for (int done = 0; done < Options.Draws; done += perPass)
+        {
+            using var passScope = NewDisposeScope();
+            int copies = Math.Min(perPass, Options.Draws - done);
+            var input = images.detach().requires_grad_(true);
+            var scores = model.Module.forward(transform.Apply(input.repeat(copies, 1, 1, 1), random));
+            var loss = nn.functional.cross_entropy(scores, goal.repeat(copies), reduction: nn.Reduction.Sum);
+            total.add_(autograd.grad([loss], [input])[0]);
+        }
+        var sign = total.sign();
+        return (targetClass is null ? sign : -sign).MoveToOuterDisposeScope();
     }
 
     /// <summary>Back into the ε-ball around the original, then into [0,1] (the order keeps both constraints).</summary>
