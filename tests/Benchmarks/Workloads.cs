@@ -60,6 +60,8 @@ public sealed class Workloads : IDisposable
             DeepDream.Run(Trunk, Cat, new DeepDreamOptions("layer3.1.relu2", Octaves: 1, StepsPerOctave: 10)).Dispose()),
         new("FGSM", "100 images, fashion-cnn", () => new Fgsm(Fashion).Run(Garments, GarmentLabels).Dispose()),
         new("PGD", "100 images, 20 steps, fashion-cnn", () => new Pgd(Fashion, new PgdOptions(Steps: 20)).Run(Garments, GarmentLabels).Dispose()),
+        new("EOT-PGD", "100 images, 8 steps, 4 print-and-photo draws per step, fashion-cnn", () =>
+            new Pgd(Fashion, new PgdOptions(0.1, 0.025, 8, RobustTo: new PrintAndPhoto(), Draws: 4)).Run(Garments, GarmentLabels).Dispose()),
         new("one-pixel attack", "one generation of 400 candidates, fashion-cnn", () =>
             new OnePixel(Fashion, new OnePixelOptions(Population: 400, Iterations: 1)).Run(firstGarmentBatch, firstLabel).Dispose()),
         new("fooling images", "gradient ascent, 10 classes, 10 steps, fashion-cnn", () =>

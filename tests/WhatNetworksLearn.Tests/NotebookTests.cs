@@ -51,6 +51,8 @@ public class NotebookTests
             "the-trained-patch-and-a-noise-patch-of-the-same-size-14-x-14-pixels-enlarged",
             "held-out-images-clean-with-the-noise-patch-with-the-trained-sandal-patch",
             "success-rate-against-the-side-of-the-pasted-patch-150-held-out-images"],
+        ["15-physical-world"] = ["three-images-through-the-simulated-print-and-photo-one-step-per-column",
+            "originals-plain-pgd-and-eot-pgd-examples-before-and-after-the-print-and-photo"],
         ["16-hog-adversarial"] = ["what-the-hog-classifier-sees-images-and-their-hog-glyphs",
             "pgd-against-hog-plus-a-linear-classifier-eps-0-05-images-hog-glyphs-change-adversarial-images",
             "hog-vs-cnn-attack-success-rate-against-eps-120-images", "the-cafe-wall-illusion-and-what-hog-sees-in-it"],

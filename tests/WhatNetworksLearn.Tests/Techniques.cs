@@ -43,6 +43,11 @@ static class Techniques
             using var labels = zeros(x.shape[0], ScalarType.Int64);
             new OnePixel(m, new OnePixelOptions(Population: 4, Iterations: 1)).Run(x, labels).Dispose();
         },
+        ["eot-pgd"] = (m, x) =>
+        {
+            using var labels = zeros(x.shape[0], ScalarType.Int64);
+            new Pgd(m, new PgdOptions(Steps: 1, RobustTo: new PrintAndPhoto(), Draws: 2)).Run(x, labels).Dispose();
+        },
         ["adversarial patch"] = (m, x) =>
         {
             using var labels = zeros(x.shape[0], ScalarType.Int64);
