@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Engines;
 using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Benchmarks;
@@ -22,6 +23,7 @@ if (args.Length > 0 && args[0] == "--memory")
 // and three measured runs per technique are enough (the spread is reported).
 var config = DefaultConfig.Instance
     .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithStrategy(RunStrategy.Monitoring)
-        .WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(3));
+        .WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(3))
+    .WithSummaryStyle(SummaryStyle.Default.WithMaxParameterColumnWidth(100));
 BenchmarkSwitcher.FromAssembly(typeof(TechniqueBenchmarks).Assembly).Run(args.Length == 0 ? ["--filter", "*"] : args, config);
 return 0;

@@ -65,7 +65,7 @@ public sealed class Workloads : IDisposable
         new("one-pixel attack", "one generation of 400 candidates, fashion-cnn", () =>
             new OnePixel(Fashion, new OnePixelOptions(Population: 400, Iterations: 1)).Run(firstGarmentBatch, firstLabel).Dispose()),
         new("fooling images", "gradient ascent, 10 classes, 10 steps, fashion-cnn", () =>
-            FoolingImages.ByGradientAscent(Fashion, Enumerable.Range(0, 10).ToList(), new GradientFoolingOptions(Steps: 10, Goal: 1)).Dispose()),
+            FoolingImages.ByGradientAscent(Fashion, Enumerable.Range(0, 10).ToList(), new GradientFoolingOptions(Steps: 10, Goal: 0.999999)).Dispose()),
         new("fooling images", "evolution, one generation of 100, fashion-cnn", () =>
             FoolingImages.ByEvolution(Fashion, Enumerable.Range(0, 10).ToList(), new EvolutionOptions(Generations: 1, Population: 100)).Dispose()),
         new("adversarial patch", "10 training steps of 16 images, 14 x 14 patch, fashion-cnn", () =>
