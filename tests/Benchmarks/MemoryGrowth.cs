@@ -33,6 +33,17 @@ public static class MemoryGrowth
         return rows;
     }
 
+    /// <summary>Resident memory and live tensors after each of <paramref name="runs"/> runs of one workload.</summary>
+    public static IEnumerable<(int Run, double Mb, long LiveTensors)> Trace(Workload workload, int runs)
+    {
+        for (int run = 1; run <= runs; run++)
+        {
+            workload.Run();
+            var (mb, live) = Settle();
+            yield return (run, mb, live);
+        }
+    }
+
     /// <summary>Resident memory (MB) and live tensors once the garbage collector has run its finalisers.</summary>
     static (double Mb, long LiveTensors) Settle()
     {

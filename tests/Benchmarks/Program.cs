@@ -9,6 +9,16 @@ using Benchmarks;
 // dotnet run -c Release --project tests/Benchmarks                 every benchmark (about 20 minutes here)
 // dotnet run -c Release --project tests/Benchmarks -- --filter '*' --job short ...   any BenchmarkDotNet option
 // dotnet run -c Release --project tests/Benchmarks -- --memory [runs]   the twenty-reruns memory check
+// dotnet run -c Release --project tests/Benchmarks -- --memory-trace name [runs]   memory after every run of one technique
+if (args.Length > 1 && args[0] == "--memory-trace")
+{
+    using var workloads = new Workloads();
+    var workload = workloads.All().First(w => $"{w.Name}: {w.Size}".Contains(args[1], StringComparison.OrdinalIgnoreCase));
+    int runs = args.Length > 2 ? int.Parse(args[2]) : 20;
+    foreach (var (run, mb, live) in MemoryGrowth.Trace(workload, runs))
+        Console.WriteLine($"{workload.Name} ({workload.Size}) run {run}: {mb:F0} MB, live tensors {live}");
+    return 0;
+}
 if (args.Length > 0 && args[0] == "--memory")
 {
     int runs = args.Length > 1 ? int.Parse(args[1]) : 20;
