@@ -41,7 +41,7 @@ public static partial class NotebookRun
     /// <summary>The runs recorded in an artifacts folder, in notebook order (notebooks run earlier stay listed).</summary>
     public static List<NotebookResult> Recorded(string artifactsRoot) =>
         !Directory.Exists(artifactsRoot) ? [] :
-        Directory.GetDirectories(artifactsRoot).Order(StringComparer.Ordinal)
+        Workspace.InNotebookOrder(Directory.GetDirectories(artifactsRoot))
             .Select(folder => Path.Combine(folder, RunFile)).Where(File.Exists)
             .Select(file => JsonSerializer.Deserialize<NotebookResult>(File.ReadAllText(file), JsonOptions)!)
             .ToList();

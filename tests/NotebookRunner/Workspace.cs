@@ -10,7 +10,11 @@ public static class Workspace
 
     /// <summary>The notebooks, in the order of their numbers.</summary>
     public static List<string> Notebooks(string root) =>
-        Directory.GetFiles(Path.Combine(root, "notebooks"), "*.ipynb").Order(StringComparer.Ordinal).ToList();
+        InNotebookOrder(Directory.GetFiles(Path.Combine(root, "notebooks"), "*.ipynb")).ToList();
+
+    /// <summary>Notebook paths or artifact folders by number, 00-setup first (it checks that everything works).</summary>
+    public static IEnumerable<string> InNotebookOrder(IEnumerable<string> paths) =>
+        paths.OrderBy(path => Path.GetFileNameWithoutExtension(path) == "00-setup" ? 0 : 1).ThenBy(path => path, StringComparer.Ordinal);
 
     /// <summary>Restores the pinned dotnet-repl (.config/dotnet-tools.json); fails with its output if it cannot.</summary>
     public static void RestoreTools(string root)
