@@ -219,9 +219,7 @@ public sealed class AdversarialPatch(VisionModel model, PatchOptions? options = 
         model.CheckInput(images);
         model.CheckClass(targetClass);
         Options.Validate(model.Input.Height, model.Input.Width);
-        using var scope = NewDisposeScope();   // the comparisons' temporaries
-        if (images.lt(0).any().item<bool>() || images.gt(1).any().item<bool>())
-            throw new ArgumentException("Pixels must lie in [0,1]; rescale the images first (divide bytes by 255).", nameof(images));
+        AttackSteps.CheckPixelRange(images, nameof(images));
     }
 
     void CheckPatch(Tensor patch)

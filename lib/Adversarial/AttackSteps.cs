@@ -12,9 +12,7 @@ static class AttackSteps
         model.CheckInput(pixels);
         if (labels.dim() != 1 || labels.shape[0] != pixels.shape[0])
             throw new ArgumentException($"Expected one label per image ({pixels.shape[0]}); got labels of shape [{string.Join(", ", labels.shape)}].", nameof(labels));
-        using (NewDisposeScope())
-            if (pixels.lt(0).any().item<bool>() || pixels.gt(1).any().item<bool>())
-                throw new ArgumentException("Pixels must lie in [0,1]; rescale the images first (divide bytes by 255).", nameof(pixels));
+        CheckPixelRange(pixels, nameof(pixels));
         if (targetClass is int target)
             model.CheckClass(target);
         else
@@ -23,6 +21,14 @@ static class AttackSteps
                 model.CheckClass((int)low.item<long>());
                 model.CheckClass((int)high.item<long>());
             }
+    }
+
+    /// <summary>Refuses images with pixels outside [0,1] (most often bytes 0..255 not yet divided by 255).</summary>
+    public static void CheckPixelRange(Tensor pixels, string parameterName)
+    {
+        using var scope = NewDisposeScope();   // the comparisons' temporaries
+        if (pixels.lt(0).any().item<bool>() || pixels.gt(1).any().item<bool>())
+            throw new ArgumentException("Pixels must lie in [0,1]; rescale the images first (divide bytes by 255).", parameterName);
     }
 
     /// <summary>Checks a budget or step of an attack: a finite number ≥ 0, in pixel units of [0,1].</summary>
@@ -49,12 +55,17 @@ static class AttackSteps
         using var scope = NewDisposeScope();
         var input = images.detach().requires_grad_(true);
         var scores = model.Module.forward(input);
-        var goal = targetClass is int target ? full(images.shape[0], target, ScalarType.Int64, device: images.device) : labels;
-        var loss = nn.functional.cross_entropy(scores, goal, reduction: nn.Reduction.Sum);
+        var loss = nn.functional.cross_entropy(scores, Goal(images, labels, targetClass), reduction: nn.Reduction.Sum);
         var gradient = autograd.grad([loss], [input])[0];
-        var sign = gradient.sign();
-        return (targetClass is null ? sign : -sign).detach().MoveToOuterDisposeScope();
+        return SignTowardsGoal(gradient, targetClass).detach().MoveToOuterDisposeScope();
     }
+
+    /// <summary>The classes the loss is taken against: each image's true label, or the target for every image.</summary>
+    public static Tensor Goal(Tensor images, Tensor labels, int? targetClass) =>
+        targetClass is int target ? full(images.shape[0], target, ScalarType.Int64, device: images.device) : labels;
+
+    /// <summary>The step from a loss gradient: its sign up the loss of the true labels, or down the loss of the target.</summary>
+    public static Tensor SignTowardsGoal(Tensor gradient, int? targetClass) => targetClass is null ? gradient.sign() : -gradient.sign();
 
     /// <summary>
     /// Packs the adversarial images with the model's own answers on them (all on the CPU), moved out of the caller's

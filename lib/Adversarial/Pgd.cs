@@ -77,7 +77,7 @@ public sealed class Pgd(VisionModel model, PgdOptions? options = null) : IAttack
     Tensor ExpectedDirection(ITransform transform, Tensor images, Tensor labels, int? targetClass, Generator random)
     {
         using var scope = NewDisposeScope();
-        var goal = targetClass is int target ? full(images.shape[0], target, ScalarType.Int64, device: images.device) : labels;
+        var goal = AttackSteps.Goal(images, labels, targetClass);
         int perPass = (int)Math.Clamp(PixelsPerPass / Math.Max(1, images.numel()), 1, Options.Draws);
         var total = zeros_like(images);
         for (int done = 0; done < Options.Draws; done += perPass)
@@ -89,8 +89,7 @@ public sealed class Pgd(VisionModel model, PgdOptions? options = null) : IAttack
             var loss = nn.functional.cross_entropy(scores, goal.repeat(copies), reduction: nn.Reduction.Sum);
             total.add_(autograd.grad([loss], [input])[0]);
         }
-        var sign = total.sign();
-        return (targetClass is null ? sign : -sign).MoveToOuterDisposeScope();
+        return AttackSteps.SignTowardsGoal(total, targetClass).MoveToOuterDisposeScope();
     }
 
     /// <summary>Back into the ε-ball around the original, then into [0,1] (the order keeps both constraints).</summary>

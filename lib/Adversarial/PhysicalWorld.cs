@@ -32,6 +32,18 @@ public abstract record PhotoStep : ITransform
         return Apply(images, conditions);
     }
 
+    /// <summary>
+    /// Conditions of <paramref name="count"/> images, one column per setting, each drawn uniformly from
+    /// [Centre − HalfWidth, Centre + HalfWidth] (random numbers in <paramref name="precision"/>, result in float32).
+    /// </summary>
+    protected static Tensor DrawUniform(long count, Generator random, ScalarType precision, params (double Centre, double HalfWidth)[] settings)
+    {
+        using var scope = NewDisposeScope();
+        var uniform = rand(count, settings.Length, generator: random, dtype: precision) * 2 - 1;
+        var columns = settings.Select((s, i) => s.Centre + uniform[.., i] * s.HalfWidth).ToArray();
+        return stack(columns, 1).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+
     /// <summary>No conditions: for steps that treat every image the same (N x 0).</summary>
     protected static Tensor Nothing(long[] shape) => zeros(new[] { shape[0], 0L });
 
@@ -57,14 +69,8 @@ public sealed record Lighting(double Brightness, double Contrast) : PhotoStep
 
     public override string Name => $"lighting ±{Brightness:0.##}, contrast ±{Contrast:0.##}";
 
-    public override Tensor Draw(long[] shape, Generator random)
-    {
-        using var scope = NewDisposeScope();
-        var uniform = rand(shape[0], 2, generator: random) * 2 - 1;
-        var brightness = uniform[.., 0] * Brightness;
-        var contrast = 1 + uniform[.., 1] * Contrast;
-        return stack([brightness, contrast], 1).MoveToOuterDisposeScope();
-    }
+    public override Tensor Draw(long[] shape, Generator random) =>
+        DrawUniform(shape[0], random, ScalarType.Float32, (0, Brightness), (1, Contrast));
 
     public override Tensor Apply(Tensor images, Tensor conditions)
     {
@@ -89,14 +95,8 @@ public sealed record RotateAndScale(double Degrees, double ScaleChange) : PhotoS
 
     public override string Name => $"turn ±{Degrees:0.#}°, zoom ±{ScaleChange:0.##}";
 
-    public override Tensor Draw(long[] shape, Generator random)
-    {
-        using var scope = NewDisposeScope();
-        var uniform = rand(shape[0], 2, generator: random, dtype: ScalarType.Float64) * 2 - 1;
-        var angle = uniform[.., 0] * Degrees;
-        var scale = 1 + uniform[.., 1] * ScaleChange;
-        return stack([angle, scale], 1).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
-    }
+    public override Tensor Draw(long[] shape, Generator random) =>
+        DrawUniform(shape[0], random, ScalarType.Float64, (0, Degrees), (1, ScaleChange));
 
     public override Tensor Apply(Tensor images, Tensor conditions)
     {

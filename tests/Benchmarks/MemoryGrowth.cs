@@ -20,12 +20,8 @@ public static class MemoryGrowth
         var rows = new List<Row>();
         foreach (var workload in workloads.All())
         {
-            workload.Run();
-            var (firstMb, firstLive) = Settle();
-            for (int i = 1; i < runs; i++)
-                workload.Run();
-            var (lastMb, lastLive) = Settle();
-            var row = new Row(workload.Name, workload.Size, firstMb, lastMb, firstLive, lastLive);
+            var trace = Trace(workload, runs).ToList();
+            var row = new Row(workload.Name, workload.Size, trace[0].Mb, trace[^1].Mb, trace[0].LiveTensors, trace[^1].LiveTensors);
             log?.Invoke($"{row.Technique} ({row.Size}): {row.FirstMb:F0} MB after run 1, {row.LastMb:F0} MB after run {runs}, " +
                         $"live tensors {row.LiveTensorsAfterFirst} -> {row.LiveTensorsAfterLast}");
             rows.Add(row);
