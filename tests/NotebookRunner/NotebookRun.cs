@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using WhatNetworksLearn.Notebook;
 using WhatNetworksLearn.Rendering;
 
 namespace NotebookRunner;
@@ -10,15 +11,24 @@ namespace NotebookRunner;
 /// <summary>A figure a notebook displayed, saved as <c>File</c>.png beside the executed notebook.</summary>
 public sealed record SavedFigure(string File, string Title);
 
+/// <summary>An interactive chart a notebook displayed, saved as the page <c>File</c>.html (it carries plotly.js, so it draws offline).</summary>
+public sealed record SavedChart(string File, string Title, int Width, int Height);
+
 /// <summary>
 /// What running one notebook produced; also written as run.json in the notebook's artifacts folder, from which the
 /// summary and the gallery are made. <c>PeakMemoryBytes</c> is the kernel's largest resident memory (null off Linux).
+/// <c>Charts</c> is null in runs recorded before the runner saved charts.
 /// </summary>
 public sealed record NotebookResult(
-    string Name, string Title, bool Succeeded, double Seconds, long? PeakMemoryBytes, IReadOnlyList<SavedFigure> Figures, IReadOnlyList<string> Errors)
+    string Name, string Title, bool Succeeded, double Seconds, long? PeakMemoryBytes, IReadOnlyList<SavedFigure> Figures, IReadOnlyList<string> Errors,
+    IReadOnlyList<SavedChart>? Charts = null)
 {
     public IEnumerable<string> FigureFiles => Figures.Select(f => f.File);
+    public IReadOnlyList<SavedChart> SavedCharts => Charts ?? [];
 }
+
+/// <summary>A figure as an executed notebook holds it: inline PNG in an HTML output.</summary>
+public sealed record InlineFigure(string Slug, string Title, byte[] Png);
 
 /// <summary>
 /// Executes one notebook in a fresh dotnet-repl kernel, started in the notebook's folder as VS Code does,
@@ -32,6 +42,9 @@ public static partial class NotebookRun
 {
     [GeneratedRegex("<figure data-figure=\"(?<slug>[^\"]+)\"[^>]*><img src=\"data:image/png;base64,(?<png>[^\"]+)\"[^>]*alt=\"(?<title>[^\"]*)\"")]
     private static partial Regex FigurePattern();
+
+    [GeneratedRegex("<div " + Charts.MarkerAttribute + "=\"(?<slug>[^\"]+)\" data-title=\"(?<title>[^\"]*)\" data-width=\"(?<width>\\d+)\" data-height=\"(?<height>\\d+)\"")]
+    private static partial Regex ChartPattern();
 
     /// <summary>The file in each notebook's artifacts folder that records its run.</summary>
     public const string RunFile = "run.json";
@@ -85,18 +98,16 @@ public static partial class NotebookRun
         File.WriteAllText(Path.Combine(outputFolder, "kernel.log"), output.Result + error.Result);
 
         var figures = new List<SavedFigure>();
+        var charts = new List<SavedChart>();
         if (File.Exists(executed))
         {
             var notebook = JsonNode.Parse(File.ReadAllText(executed))!;
-            foreach (var cellOutput in notebook["cells"]!.AsArray().SelectMany(cell => cell!["outputs"]?.AsArray() ?? []))
-            {
-                if (cellOutput!["output_type"]?.GetValue<string>() == "error")
-                    errors.Add($"{cellOutput["ename"]}: {cellOutput["evalue"]}");
-                foreach (var html in HtmlOf(cellOutput))
-                    foreach (Match match in FigurePattern().Matches(html))
-                        figures.Add(new(SaveFigure(outputFolder, match.Groups["slug"].Value, match.Groups["png"].Value),
-                            WebUtility.HtmlDecode(match.Groups["title"].Value)));
-            }
+            errors.AddRange(ErrorsIn(notebook));
+            foreach (var figure in FiguresIn(notebook))
+                figures.Add(new(SaveFile(outputFolder, figure.Slug, ".png", figure.Png), figure.Title));
+            foreach (var html in HtmlOutputs(notebook))
+                if (SaveChart(outputFolder, html) is { } chart)
+                    charts.Add(chart);
         }
         else
         {
@@ -104,7 +115,7 @@ public static partial class NotebookRun
         }
         if (process.HasExited && process.ExitCode != 0 && errors.Count == 0)
             errors.Add($"dotnet-repl exited with code {process.ExitCode}; see kernel.log.");
-        var result = new NotebookResult(name, TitleOf(notebookPath), errors.Count == 0, seconds, memory.PeakBytes, figures, errors);
+        var result = new NotebookResult(name, TitleOf(notebookPath), errors.Count == 0, seconds, memory.PeakBytes, figures, errors, charts);
         File.WriteAllText(Path.Combine(outputFolder, RunFile), JsonSerializer.Serialize(result, JsonOptions));
         return result;
     }
@@ -119,22 +130,55 @@ public static partial class NotebookRun
         return heading?.TrimStart('#').Trim() ?? Path.GetFileNameWithoutExtension(notebookPath);
     }
 
-    static IEnumerable<string> HtmlOf(JsonNode output)
+    /// <summary>The errors an executed notebook (of any front-end: dotnet-repl, Jupyter) shows, as "name: message".</summary>
+    public static IEnumerable<string> ErrorsIn(JsonNode notebook) =>
+        Outputs(notebook).Where(o => o["output_type"]?.GetValue<string>() == "error").Select(o => $"{o["ename"]}: {o["evalue"]}");
+
+    /// <summary>The figures an executed notebook shows inline, in order.</summary>
+    public static IEnumerable<InlineFigure> FiguresIn(JsonNode notebook) =>
+        from html in HtmlOutputs(notebook)
+        from Match match in FigurePattern().Matches(html)
+        select new InlineFigure(match.Groups["slug"].Value, WebUtility.HtmlDecode(match.Groups["title"].Value), Convert.FromBase64String(match.Groups["png"].Value));
+
+    static IEnumerable<JsonNode> Outputs(JsonNode notebook) =>
+        notebook["cells"]!.AsArray().SelectMany(cell => cell!["outputs"]?.AsArray() ?? []).Select(output => output!);
+
+    static IEnumerable<string> HtmlOutputs(JsonNode notebook)
     {
-        var html = output["data"]?["text/html"];
-        if (html is JsonArray lines)
-            yield return string.Concat(lines.Select(l => l!.GetValue<string>()));
-        else if (html is JsonValue value)
-            yield return value.GetValue<string>();
+        foreach (var output in Outputs(notebook))
+        {
+            var html = output["data"]?["text/html"];
+            if (html is JsonArray lines)
+                yield return string.Concat(lines.Select(l => l!.GetValue<string>()));
+            else if (html is JsonValue value)
+                yield return value.GetValue<string>();
+        }
     }
 
-    static string SaveFigure(string folder, string slug, string base64)
+    /// <summary>
+    /// Saves an output that is an interactive chart (Charts.InlineHtml) as a page of its own, named after the chart's title;
+    /// returns null for any other output.
+    /// </summary>
+    public static SavedChart? SaveChart(string folder, string html)
+    {
+        var chart = ChartPattern().Match(html);
+        if (!chart.Success)
+            return null;
+        var title = WebUtility.HtmlDecode(chart.Groups["title"].Value);
+        var page = $"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{WebUtility.HtmlEncode(title)}</title></head>\n" +
+                   $"<body style=\"margin:0\">\n{html}\n</body></html>\n";
+        var file = SaveFile(folder, chart.Groups["slug"].Value, ".html", System.Text.Encoding.UTF8.GetBytes(page));
+        return new(file, title, int.Parse(chart.Groups["width"].Value), int.Parse(chart.Groups["height"].Value));
+    }
+
+    /// <summary>Writes a figure or chart as slug + extension, numbering it when the name is taken; returns the name without extension.</summary>
+    static string SaveFile(string folder, string slug, string extension, byte[] content)
     {
         slug = Figure.MakeSlug(slug);
-        var path = Path.Combine(folder, slug + ".png");
+        var path = Path.Combine(folder, slug + extension);
         for (int n = 2; File.Exists(path); n++)
-            path = Path.Combine(folder, $"{slug}-{n}.png");
-        File.WriteAllBytes(path, Convert.FromBase64String(base64));
+            path = Path.Combine(folder, $"{slug}-{n}{extension}");
+        File.WriteAllBytes(path, content);
         return Path.GetFileNameWithoutExtension(path);
     }
 }
