@@ -9,7 +9,7 @@ namespace WhatNetworksLearn.Tests;
 public class NotebookTests
 {
     /// <summary>The figures (by file name, from their titles) each notebook must produce.</summary>
-    static readonly Dictionary<string, string[]> ExpectedFigures = new()
+    internal static readonly Dictionary<string, string[]> ExpectedFigures = new()
     {
         ["00-setup"] = ["a-sample-photo-chelsea-the-cat", "gradient-of-a-3x3-convolution"],
         ["00-models"] = ["fashion-mnist-test-images-and-fashion-cnn-s-predictions", "training-fashion-cnn-accuracy-per-epoch",
@@ -114,9 +114,13 @@ public class NotebookTests
             .GroupBy(e => e.Name.LocalName).ToDictionary(g => g.Key, g => g.First().Value);
         string Resolve(string value) => Regex.Replace(value, @"\$\((\w+)\)", m => properties[m.Groups[1].Value]);
 
-        var references = Regex.Matches(File.ReadAllText(Path.Combine(Root, "notebooks", "setup.dib")), "#r \"nuget: ([^,]+), ([^\"]+)\"");
+        // setup.dib imports the package list that lib's build writes; the test project's reference to lib has just built it.
+        Assert.Contains("#!import ../lib/bin/notebook-packages.dib", File.ReadAllText(Path.Combine(Root, "notebooks", "setup.dib")));
+        var references = Regex.Matches(File.ReadAllText(Path.Combine(Root, "lib", "bin", "notebook-packages.dib")), "#r \"nuget: ([^,]+), ([^\"]+)\"");
         Assert.NotEmpty(references);
         foreach (Match reference in references)
             Assert.Equal(Resolve(pins[reference.Groups[1].Value]), reference.Groups[2].Value);
+        var backendPackage = Platform.LocalSettings.TorchBackend(Root).Value == "cuda" ? "TorchSharp-cuda-linux" : "TorchSharp-cpu";
+        Assert.Contains(references, r => r.Groups[1].Value == backendPackage);
     }
 }
