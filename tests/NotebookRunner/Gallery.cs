@@ -75,7 +75,7 @@ public static class Gallery
                 page.AppendLine($"<figure><img src=\"{E(r.Name)}/{E(figure.File)}.png\" alt=\"{E(figure.Title)}\"><figcaption>{E(figure.Title)}</figcaption></figure>");
             foreach (var chart in r.SavedCharts)
                 page.AppendLine($"<figure><iframe src=\"{E(r.Name)}/{E(chart.File)}.html\" title=\"{E(chart.Title)}\" width=\"{chart.Width + 20}\" height=\"{chart.Height + 20}\"></iframe>" +
-                    $"<figcaption>{E(chart.Title)} (interactive: hover over it)</figcaption></figure>");
+                    $"<figcaption>{E(chart.Title)} · interactive chart</figcaption></figure>");
             page.AppendLine("</section>");
         }
         page.Append("""

@@ -27,15 +27,20 @@ public sealed partial class ChartTests : IDisposable
     [InlineData("a plain page", "")]
     // Notebook front-ends may carry an AMD loader (RequireJS); plotly.js would then register itself as a module and leave Plotly undefined.
     [InlineData("a page with an AMD loader", "<script>window.define = function () {}; window.define.amd = {};</script>")]
-    public void An_interactive_chart_draws_offline_with_one_marker_per_point(string page, string head)
+    public void An_interactive_chart_draws_offline_with_one_marker_per_point_and_a_hover_label(string page, string head)
     {
+        // Once the page has loaded, hover over the second point of the first class, as a mouse would.
+        const string hover = "<script>window.addEventListener('load', () => Plotly.Fx.hover(document.querySelector('.js-plotly-plot'), [{ curveNumber: 0, pointNumber: 1 }]));</script>";
         var file = Path.Combine(folder, "chart.html");
-        File.WriteAllText(file, $"<!DOCTYPE html><html><head><meta charset=\"utf-8\">{head}</head><body>{ChartHtml()}</body></html>");
+        File.WriteAllText(file, $"<!DOCTYPE html><html><head><meta charset=\"utf-8\">{head}</head><body>{ChartHtml()}{hover}</body></html>");
 
         var (dom, log) = HeadlessChromium.DumpDom(file, Path.Combine(folder, ".chromium"));
 
         Assert.True(PlotlySvg().IsMatch(dom), $"The chart drew no SVG on {page}. Chromium said:\n{log}");
         Assert.Equal(7, Marker().Matches(dom).Count);
+        var hoverLayer = dom.IndexOf("class=\"hoverlayer\"", StringComparison.Ordinal);
+        Assert.True(hoverLayer >= 0, "The chart has no hover layer.");
+        Assert.Contains(">shirt (image 1)</text>", dom[hoverLayer..dom.IndexOf("</svg>", hoverLayer, StringComparison.Ordinal)]);
     }
 
     [Fact]

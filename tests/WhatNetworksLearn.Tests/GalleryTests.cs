@@ -64,7 +64,7 @@ public sealed partial class GalleryTests : IDisposable
         Assert.True(counts.Success, $"The page's script did not report its charts. Chromium said:\n{log}");
         Assert.Equal(("1", "1"), (counts.Groups["charts"].Value, counts.Groups["drawn"].Value));
         Assert.Equal("A map of seven points", chart.Title);
-        Assert.Contains("A map of seven points (interactive", dom);
+        Assert.Contains("A map of seven points · interactive chart", dom);
     }
 
     /// <summary>Writes a notebook's artifacts as the runner does: one PNG per figure and run.json.</summary>

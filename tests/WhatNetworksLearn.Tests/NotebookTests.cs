@@ -58,6 +58,12 @@ public class NotebookTests
             "hog-vs-cnn-attack-success-rate-against-eps-120-images", "the-cafe-wall-illusion-and-what-hog-sees-in-it"],
     };
 
+    /// <summary>The interactive charts (by file name) a notebook must save as pages of their own, plotly.js included.</summary>
+    static readonly Dictionary<string, string[]> ExpectedCharts = new()
+    {
+        ["04-embeddings"] = ["t-sne-map-of-fashion-cnn-s-embeddings-hover-for-the-label"],
+    };
+
     static readonly string Root = Kit.Root(AppContext.BaseDirectory);
     static readonly Lazy<bool> ToolsRestored = new(() => { Workspace.RestoreTools(Root); return true; });
 
@@ -83,6 +89,11 @@ public class NotebookTests
         {
             var png = File.ReadAllBytes(Path.Combine(Root, "artifacts", name, figure + ".png"));
             Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
+        }
+        foreach (var chart in ExpectedCharts.GetValueOrDefault(name, []))
+        {
+            Assert.Contains(chart, result.SavedCharts.Select(c => c.File));
+            Assert.Contains("plotly.js (basic - minified) v2.35.3", File.ReadAllText(Path.Combine(Root, "artifacts", name, chart + ".html")));
         }
     }
 
