@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using WhatNetworksLearn.Notebook;
 using WhatNetworksLearn.Rendering;
 
 namespace NotebookRunner;
@@ -13,16 +14,25 @@ public sealed record SavedFigure(string File, string Title);
 /// <summary>What one exercise check displayed: the cell (0-based, all cells counted), the exercise's title, and not-answered, correct or not-yet.</summary>
 public sealed record ExerciseOutcome(int Cell, string Title, string Status);
 
+/// <summary>An interactive chart a notebook displayed, saved as the page <c>File</c>.html (it carries plotly.js, so it draws offline).</summary>
+public sealed record SavedChart(string File, string Title, int Width, int Height);
+
 /// <summary>
 /// What running one notebook produced; also written as run.json in the notebook's artifacts folder, from which the
 /// summary and the gallery are made. <c>PeakMemoryBytes</c> is the kernel's largest resident memory (null off Linux).
+/// <c>Charts</c> is null in runs recorded before the runner saved charts.
 /// </summary>
 public sealed record NotebookResult(
     string Name, string Title, bool Succeeded, double Seconds, long? PeakMemoryBytes, IReadOnlyList<SavedFigure> Figures, IReadOnlyList<string> Errors,
-    IReadOnlyList<ExerciseOutcome> Exercises)
+    IReadOnlyList<SavedChart>? Charts = null, IReadOnlyList<ExerciseOutcome>? Exercises = null)
 {
     public IEnumerable<string> FigureFiles => Figures.Select(f => f.File);
+    public IReadOnlyList<SavedChart> SavedCharts => Charts ?? [];
+    public IReadOnlyList<ExerciseOutcome> ExerciseOutcomes => Exercises ?? [];
 }
+
+/// <summary>A figure as an executed notebook holds it: inline PNG in an HTML output.</summary>
+public sealed record InlineFigure(string Slug, string Title, byte[] Png);
 
 /// <summary>
 /// Executes one notebook in a fresh dotnet-repl kernel, started in the notebook's folder as VS Code does,
@@ -36,6 +46,9 @@ public static partial class NotebookRun
 {
     [GeneratedRegex("<figure data-figure=\"(?<slug>[^\"]+)\"[^>]*><img src=\"data:image/png;base64,(?<png>[^\"]+)\"[^>]*alt=\"(?<title>[^\"]*)\"")]
     private static partial Regex FigurePattern();
+
+    [GeneratedRegex("<div " + Charts.MarkerAttribute + "=\"(?<slug>[^\"]+)\" data-title=\"(?<title>[^\"]*)\" data-width=\"(?<width>\\d+)\" data-height=\"(?<height>\\d+)\"")]
+    private static partial Regex ChartPattern();
 
     [GeneratedRegex("<div data-exercise=\"(?<status>[a-z-]+)\"[^>]*><b>\\S+ (?<title>[^<]*)</b>")]
     private static partial Regex ExercisePattern();
@@ -101,24 +114,18 @@ public static partial class NotebookRun
         File.WriteAllText(Path.Combine(outputFolder, "kernel.log"), output.Result + error.Result);
 
         var figures = new List<SavedFigure>();
+        var charts = new List<SavedChart>();
         var exercises = new List<ExerciseOutcome>();
         if (File.Exists(executed))
         {
-            var cells = JsonNode.Parse(File.ReadAllText(executed))!["cells"]!.AsArray();
-            for (int cell = 0; cell < cells.Count; cell++)
-                foreach (var cellOutput in cells[cell]!["outputs"]?.AsArray() ?? [])
-                {
-                    if (cellOutput!["output_type"]?.GetValue<string>() == "error")
-                        errors.Add($"{cellOutput["ename"]}: {cellOutput["evalue"]}");
-                    foreach (var html in HtmlOf(cellOutput))
-                    {
-                        foreach (Match match in FigurePattern().Matches(html))
-                            figures.Add(new(SaveFigure(outputFolder, match.Groups["slug"].Value, match.Groups["png"].Value),
-                                WebUtility.HtmlDecode(match.Groups["title"].Value)));
-                        foreach (Match match in ExercisePattern().Matches(html))
-                            exercises.Add(new(cell, WebUtility.HtmlDecode(match.Groups["title"].Value), match.Groups["status"].Value));
-                    }
-                }
+            var notebook = JsonNode.Parse(File.ReadAllText(executed))!;
+            errors.AddRange(ErrorsIn(notebook));
+            foreach (var figure in FiguresIn(notebook))
+                figures.Add(new(SaveFile(outputFolder, figure.Slug, ".png", figure.Png), figure.Title));
+            foreach (var html in HtmlOutputs(notebook))
+                if (SaveChart(outputFolder, html) is { } chart)
+                    charts.Add(chart);
+            exercises.AddRange(ExercisesIn(notebook));
         }
         else
         {
@@ -126,7 +133,7 @@ public static partial class NotebookRun
         }
         if (process.HasExited && process.ExitCode != 0 && errors.Count == 0)
             errors.Add($"dotnet-repl exited with code {process.ExitCode}; see kernel.log.");
-        var result = new NotebookResult(name, TitleOf(notebookPath), errors.Count == 0, seconds, memory.PeakBytes, figures, errors, exercises);
+        var result = new NotebookResult(name, TitleOf(notebookPath), errors.Count == 0, seconds, memory.PeakBytes, figures, errors, charts, exercises);
         File.WriteAllText(Path.Combine(outputFolder, RunFile), JsonSerializer.Serialize(result, JsonOptions));
         return result;
     }
@@ -141,6 +148,32 @@ public static partial class NotebookRun
         return heading?.TrimStart('#').Trim() ?? Path.GetFileNameWithoutExtension(notebookPath);
     }
 
+    /// <summary>The errors an executed notebook (of any front-end: dotnet-repl, Jupyter) shows, as "name: message".</summary>
+    public static IEnumerable<string> ErrorsIn(JsonNode notebook) =>
+        Outputs(notebook).Where(o => o["output_type"]?.GetValue<string>() == "error").Select(o => $"{o["ename"]}: {o["evalue"]}");
+
+    /// <summary>The figures an executed notebook shows inline, in order.</summary>
+    public static IEnumerable<InlineFigure> FiguresIn(JsonNode notebook) =>
+        from html in HtmlOutputs(notebook)
+        from Match match in FigurePattern().Matches(html)
+        select new InlineFigure(match.Groups["slug"].Value, WebUtility.HtmlDecode(match.Groups["title"].Value), Convert.FromBase64String(match.Groups["png"].Value));
+
+    /// <summary>The verdicts the notebook's exercise checks showed (Exercise.cs writes them with a data-exercise attribute), with their cells.</summary>
+    public static IEnumerable<ExerciseOutcome> ExercisesIn(JsonNode notebook)
+    {
+        var cells = notebook["cells"]!.AsArray();
+        for (int cell = 0; cell < cells.Count; cell++)
+            foreach (var output in cells[cell]!["outputs"]?.AsArray() ?? [])
+                foreach (var html in HtmlOf(output!))
+                    foreach (Match match in ExercisePattern().Matches(html))
+                        yield return new(cell, WebUtility.HtmlDecode(match.Groups["title"].Value), match.Groups["status"].Value);
+    }
+
+    static IEnumerable<JsonNode> Outputs(JsonNode notebook) =>
+        notebook["cells"]!.AsArray().SelectMany(cell => cell!["outputs"]?.AsArray() ?? []).Select(output => output!);
+
+    static IEnumerable<string> HtmlOutputs(JsonNode notebook) => Outputs(notebook).SelectMany(HtmlOf);
+
     static IEnumerable<string> HtmlOf(JsonNode output)
     {
         var html = output["data"]?["text/html"];
@@ -150,13 +183,30 @@ public static partial class NotebookRun
             yield return value.GetValue<string>();
     }
 
-    static string SaveFigure(string folder, string slug, string base64)
+    /// <summary>
+    /// Saves an output that is an interactive chart (Charts.InlineHtml) as a page of its own, named after the chart's title;
+    /// returns null for any other output.
+    /// </summary>
+    public static SavedChart? SaveChart(string folder, string html)
+    {
+        var chart = ChartPattern().Match(html);
+        if (!chart.Success)
+            return null;
+        var title = WebUtility.HtmlDecode(chart.Groups["title"].Value);
+        var page = $"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{WebUtility.HtmlEncode(title)}</title></head>\n" +
+                   $"<body style=\"margin:0\">\n{html}\n</body></html>\n";
+        var file = SaveFile(folder, chart.Groups["slug"].Value, ".html", System.Text.Encoding.UTF8.GetBytes(page));
+        return new(file, title, int.Parse(chart.Groups["width"].Value), int.Parse(chart.Groups["height"].Value));
+    }
+
+    /// <summary>Writes a figure or chart as slug + extension, numbering it when the name is taken; returns the name without extension.</summary>
+    static string SaveFile(string folder, string slug, string extension, byte[] content)
     {
         slug = Figure.MakeSlug(slug);
-        var path = Path.Combine(folder, slug + ".png");
+        var path = Path.Combine(folder, slug + extension);
         for (int n = 2; File.Exists(path); n++)
-            path = Path.Combine(folder, $"{slug}-{n}.png");
-        File.WriteAllBytes(path, Convert.FromBase64String(base64));
+            path = Path.Combine(folder, $"{slug}-{n}{extension}");
+        File.WriteAllBytes(path, content);
         return Path.GetFileNameWithoutExtension(path);
     }
 }

@@ -47,7 +47,7 @@ foreach (var notebook in notebooks)
         $"peak memory {(result.PeakMemoryBytes is long b ? $"{b / 1e6:F0} MB" : "n/a")}");
     foreach (var error in result.Errors)
         Console.WriteLine("  " + error.Split('\n')[0]);
-    foreach (var exercise in result.Exercises.Where(e => withSolutions || e.Status != "not-answered"))
+    foreach (var exercise in result.ExerciseOutcomes.Where(e => withSolutions || e.Status != "not-answered"))
         Console.WriteLine($"  exercise '{exercise.Title}': {exercise.Status}");
 }
 Gallery.Write(artifacts);

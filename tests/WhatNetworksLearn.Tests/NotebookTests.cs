@@ -9,7 +9,7 @@ namespace WhatNetworksLearn.Tests;
 public class NotebookTests
 {
     /// <summary>The figures (by file name, from their titles) each notebook must produce.</summary>
-    static readonly Dictionary<string, string[]> ExpectedFigures = new()
+    internal static readonly Dictionary<string, string[]> ExpectedFigures = new()
     {
         ["00-setup"] = ["a-sample-photo-chelsea-the-cat", "gradient-of-a-3x3-convolution"],
         ["00-models"] = ["fashion-mnist-test-images-and-fashion-cnn-s-predictions", "training-fashion-cnn-accuracy-per-epoch",
@@ -67,6 +67,12 @@ public class NotebookTests
 
     const string StandInAnnouncement = "Stand-in weights: the figures are meaningless.";
 
+    /// <summary>The interactive charts (by file name) a notebook must save as pages of their own, plotly.js included.</summary>
+    static readonly Dictionary<string, string[]> ExpectedCharts = new()
+    {
+        ["04-embeddings"] = ["t-sne-map-of-fashion-cnn-s-embeddings-hover-for-the-label"],
+    };
+
     static readonly string Root = Kit.Root(AppContext.BaseDirectory);
     static readonly Lazy<bool> ToolsRestored = new(() => { Workspace.RestoreTools(Root); return true; });
     static readonly Lazy<Dictionary<string, string>> StandIns =
@@ -108,7 +114,7 @@ public class NotebookTests
         }
         foreach (var check in checks)
         {
-            var shown = result.Exercises.Where(e => e.Cell == check.Cell).ToList();
+            var shown = result.ExerciseOutcomes.Where(e => e.Cell == check.Cell).ToList();
             Assert.True(shown.Count == 1, $"{name}, exercise {check.Exercise} ({check.Part}): its check cell showed {shown.Count} verdicts, not one.");
             Assert.True(shown[0].Status == check.Status,
                 $"{name}, exercise {check.Exercise} ({check.Part}): the check said {shown[0].Status}, not {check.Status}.");
@@ -117,6 +123,12 @@ public class NotebookTests
         Assert.True(executed.Contains(StandInAnnouncement) == ImageNetNotebooks.Contains(name),
             ImageNetNotebooks.Contains(name) ? $"{name} did not load the ImageNet classifier (or did not announce its stand-in weights)."
                 : $"{name} loaded the ImageNet classifier: add it to {nameof(ImageNetNotebooks)} and its ImageNet figures to {nameof(ExpectedFigures)}.");
+
+        foreach (var chart in ExpectedCharts.GetValueOrDefault(name, []))
+        {
+            Assert.Contains(chart, result.SavedCharts.Select(c => c.File));
+            Assert.Contains("plotly.js (basic - minified) v2.35.3", File.ReadAllText(Path.Combine(Root, "artifacts", name, chart + ".html")));
+        }
     }
 
     [Theory]
@@ -147,9 +159,13 @@ public class NotebookTests
             .GroupBy(e => e.Name.LocalName).ToDictionary(g => g.Key, g => g.First().Value);
         string Resolve(string value) => Regex.Replace(value, @"\$\((\w+)\)", m => properties[m.Groups[1].Value]);
 
-        var references = Regex.Matches(File.ReadAllText(Path.Combine(Root, "notebooks", "setup.dib")), "#r \"nuget: ([^,]+), ([^\"]+)\"");
+        // setup.dib imports the package list that lib's build writes; the test project's reference to lib has just built it.
+        Assert.Contains("#!import ../lib/bin/notebook-packages.dib", File.ReadAllText(Path.Combine(Root, "notebooks", "setup.dib")));
+        var references = Regex.Matches(File.ReadAllText(Path.Combine(Root, "lib", "bin", "notebook-packages.dib")), "#r \"nuget: ([^,]+), ([^\"]+)\"");
         Assert.NotEmpty(references);
         foreach (Match reference in references)
             Assert.Equal(Resolve(pins[reference.Groups[1].Value]), reference.Groups[2].Value);
+        var backendPackage = Platform.LocalSettings.TorchBackend(Root).Value == "cuda" ? "TorchSharp-cuda-linux" : "TorchSharp-cpu";
+        Assert.Contains(references, r => r.Groups[1].Value == backendPackage);
     }
 }
