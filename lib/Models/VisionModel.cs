@@ -26,8 +26,8 @@ public sealed class VisionModel : IDisposable
         module = new PixelSpaceModule(network, input.Mean, input.Std);
         module.to(Device);
         module.eval();
-        layers = network.named_modules().Where(m => m.name != "").ToDictionary(m => m.name, m => m.module);
-        LayerNames = layers.Keys.ToList();
+        layers = NamedLayers(network).ToDictionary(m => m.Name, m => m.Module);
+        LayerNames = NamedLayers(network).Select(m => m.Name).ToList();
         if (embeddingLayer is not null && !layers.ContainsKey(embeddingLayer))
             throw new ArgumentException($"The embedding layer '{embeddingLayer}' is not a layer of {name}.", nameof(embeddingLayer));
         EmbeddingLayer = embeddingLayer;
@@ -40,7 +40,7 @@ public sealed class VisionModel : IDisposable
     public IReadOnlyList<string> ClassNames { get; }
     public bool IsClassifier => ClassNames.Count > 0;
     public Device Device { get; }
-    /// <summary>Every named layer, in the order the network declares them; valid arguments of <see cref="Layer"/>.</summary>
+    /// <summary>Every named layer, in the order the network declares them (see <see cref="NamedLayers"/>); valid arguments of <see cref="Layer"/>.</summary>
     public IReadOnlyList<string> LayerNames { get; }
     /// <summary>The layer whose output is the image's condensed representation (the last hidden layer), if any.</summary>
     public string? EmbeddingLayer { get; }
@@ -117,6 +117,21 @@ public sealed class VisionModel : IDisposable
         foreach (var output in outputs.Values)
             output.Dispose();
         return rows;
+    }
+
+    /// <summary>
+    /// Every layer of <paramref name="network"/> under its dotted name, depth first: each container, then what it holds.
+    /// For a network that registers its layers in the order it runs them, that is the order they run in
+    /// (TorchSharp's named_modules lists all of a container's children before the children's own layers).
+    /// </summary>
+    public static IEnumerable<(string Name, nn.Module Module)> NamedLayers(nn.Module network, string prefix = "")
+    {
+        foreach (var (name, child) in network.named_children())
+        {
+            yield return (prefix + name, child);
+            foreach (var inner in NamedLayers(child, $"{prefix}{name}."))
+                yield return inner;
+        }
     }
 
     /// <summary>The class index for a class name (case-insensitive); an unknown name lists a few valid ones.</summary>
