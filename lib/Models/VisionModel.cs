@@ -1,4 +1,5 @@
 using TorchSharp;
+using WhatNetworksLearn.Platform;
 using static TorchSharp.torch;
 
 namespace WhatNetworksLearn.Models;
@@ -14,6 +15,7 @@ public sealed class VisionModel : IDisposable
 {
     readonly PixelSpaceModule module;
     readonly Dictionary<string, nn.Module> layers;
+    readonly Action? release; // a shared model's: gives its lease back instead of freeing the network
 
     public VisionModel(string name, string description, nn.Module<Tensor, Tensor> network, InputSpec input,
         IReadOnlyList<string> classNames, string? embeddingLayer, Device? device = null)
@@ -31,6 +33,24 @@ public sealed class VisionModel : IDisposable
         if (embeddingLayer is not null && !layers.ContainsKey(embeddingLayer))
             throw new ArgumentException($"The embedding layer '{embeddingLayer}' is not a layer of {name}.", nameof(embeddingLayer));
         EmbeddingLayer = embeddingLayer;
+    }
+
+    /// <summary>Another holder of <paramref name="shared"/>'s network: disposing it calls <paramref name="release"/>.</summary>
+    VisionModel(VisionModel shared, Action release)
+    {
+        (Name, Description, Input, ClassNames, Device) = (shared.Name, shared.Description, shared.Input, shared.ClassNames, shared.Device);
+        (module, layers, LayerNames, EmbeddingLayer) = (shared.module, shared.layers, shared.LayerNames, shared.EmbeddingLayer);
+        this.release = release;
+    }
+
+    /// <summary>
+    /// The model for <paramref name="key"/> that is already in memory, or the one <paramref name="load"/> makes: see
+    /// <see cref="SharedLoads"/>. Each call returns its own object; the network is freed when the last is disposed.
+    /// </summary>
+    public static VisionModel Shared(string key, Func<VisionModel> load)
+    {
+        var (model, release) = SharedLoads.Lease(key, load);
+        return new VisionModel(model, release);
     }
 
     public string Name { get; }
@@ -184,5 +204,11 @@ public sealed class VisionModel : IDisposable
     public override string ToString() =>
         $"{Name}: {Description}\nInput: {Input}\nClasses: {(IsClassifier ? $"{ClassNames.Count}" : "none (features)")}\nLayers: {string.Join(", ", LayerNames)}";
 
-    public void Dispose() => module.Dispose();
+    public void Dispose()
+    {
+        if (release is not null)
+            release();
+        else
+            module.Dispose();
+    }
 }
