@@ -8,6 +8,9 @@ using WhatNetworksLearn.Platform;
 // and writes artifacts/<notebook>/ with the executed notebook, its figures as PNG files and run.json (time, peak
 // memory, figure titles), then artifacts/summary.md and artifacts/index.html (the gallery) over every recorded run.
 // --check prints the environment check instead (environment/README.md).
+//        dotnet run --project tests/NotebookRunner -- --reruns 20 [name-filter ...]
+// --reruns N runs each notebook's cells N times over in one kernel, as a student rerunning them does, and prints
+// the kernel's memory after each run (artifacts/reruns/<notebook>/reruns.json); figures are not saved.
 var root = Kit.Root();
 foreach (var result in TorchSharpNativeFix.Apply())
     Console.WriteLine($"libLibTorchSharp.so: {result.Outcome}: {result.Path}");
@@ -20,10 +23,26 @@ if (args is ["--check"])
 }
 Workspace.RestoreTools(root);
 
+int? reruns = args is ["--reruns", var count, ..] ? int.Parse(count) : null;
+var filters = reruns is null ? args : args[2..];
 var notebooks = Workspace.Notebooks(root)
-    .Where(path => args.Length == 0 || args.Any(filter => Path.GetFileName(path).Contains(filter, StringComparison.OrdinalIgnoreCase)))
+    .Where(path => filters.Length == 0 || filters.Any(filter => Path.GetFileName(path).Contains(filter, StringComparison.OrdinalIgnoreCase)))
     .ToList();
 var artifacts = Path.Combine(root, "artifacts");
+if (reruns is int runs)
+{
+    var rerunResults = notebooks.Select(notebook =>
+    {
+        Console.WriteLine($"Running {Path.GetFileName(notebook)} {runs} times in one kernel ...");
+        var result = NotebookRun.ExecuteReruns(notebook, artifacts, runs, runs * Workspace.NotebookTimeout);
+        Console.WriteLine($"  {(result.Succeeded ? "ok" : "FAILED")} in {result.Seconds:F0} s; MB after each run: " +
+            $"{string.Join(", ", result.MegabytesAfterEachRun.Select(mb => mb.ToString("F0")))}; growth {result.GrowthMegabytes:+0;-0;0} MB");
+        foreach (var error in result.Errors)
+            Console.WriteLine("  " + error.Split('\n')[0]);
+        return result;
+    }).ToList();
+    return rerunResults.All(r => r.Succeeded) ? 0 : 1;
+}
 var results = new List<NotebookResult>();
 foreach (var notebook in notebooks)
 {
