@@ -1,3 +1,4 @@
+using System.Reflection;
 using Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -42,6 +43,7 @@ public sealed class ResNet18Trunk : nn.Module<Tensor, Tensor>
     readonly Preprocess preprocess;
     readonly Conv2d conv1;
     readonly BatchNorm2d bn1;
+    readonly ConvBatchNorm stem;
     readonly ReLU relu = nn.ReLU();
     readonly MaxPool2d maxpool;
     readonly List<Sequential> stages = [];
@@ -60,6 +62,7 @@ public sealed class ResNet18Trunk : nn.Module<Tensor, Tensor>
             throw trunk.NotAsExpected($"it has {convolutions} convolutions, not the 22 of the kit's ResNet-18");
         preprocess = new Preprocess(preprocessing);
         (conv1, bn1) = (Conv(trunk, trunk.Node(StemConv, "Conv")), BatchNorm(trunk, StemConv));
+        stem = new ConvBatchNorm(conv1, bn1);
         maxpool = (MaxPool2d)Pool(trunk.Node(StemPool, "MaxPool"));
         avgpool = (AvgPool2d)Pool(trunk.Node(FinalPool, "AveragePool"));
         register_module("preprocess", preprocess);
@@ -87,11 +90,14 @@ public sealed class ResNet18Trunk : nn.Module<Tensor, Tensor>
     /// <summary>The file the weights came from, for messages.</summary>
     public string Source { get; }
 
-    /// <summary>Pixels in [0,1], N x 3 x 224 x 224 RGB, to N x 512 features.</summary>
+    /// <summary>
+    /// Pixels in [0,1], N x 3 x 224 x 224 RGB, to N x 512 features. Without gradients, each convolution and the batch
+    /// normalisation after it run as one convolution where no hook watches them (<see cref="ConvBatchNorm"/>).
+    /// </summary>
     public override Tensor forward(Tensor pixels)
     {
         using var scope = NewDisposeScope();
-        var x = maxpool.call(relu.call(bn1.call(conv1.call(preprocess.call(pixels)))));
+        var x = maxpool.call(stem.RunThenRelu(preprocess.call(pixels), relu, training));
         foreach (var stage in stages)
             x = stage.call(x);
         return flatten.call(avgpool.call(x)).MoveToOuterDisposeScope();
@@ -190,6 +196,8 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
     readonly BatchNorm2d bn1, bn2;
     readonly ReLU relu1 = nn.ReLU(), relu2 = nn.ReLU();
     readonly Sequential? downsample;
+    readonly ConvBatchNorm first, second;
+    readonly ConvBatchNorm? shortcut;
 
     internal BasicBlock(OnnxFile file, string conv1Node, string conv2Node, string? downsampleNode) : base(nameof(BasicBlock))
     {
@@ -200,9 +208,12 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
         register_module("relu1", relu1);
         register_module("conv2", conv2);
         register_module("bn2", bn2);
+        (first, second) = (new ConvBatchNorm(conv1, bn1), new ConvBatchNorm(conv2, bn2));
         if (downsampleNode is not null)
         {
-            downsample = nn.Sequential(("conv", ResNet18Trunk.Conv(file, file.Node(downsampleNode, "Conv"))), ("bn", ResNet18Trunk.BatchNorm(file, downsampleNode)));
+            var (conv, bn) = (ResNet18Trunk.Conv(file, file.Node(downsampleNode, "Conv")), ResNet18Trunk.BatchNorm(file, downsampleNode));
+            downsample = nn.Sequential(("conv", conv), ("bn", bn));
+            shortcut = new ConvBatchNorm(conv, bn);
             register_module("downsample", downsample);
         }
         register_module("relu2", relu2);
@@ -211,8 +222,73 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var main = bn2.call(conv2.call(relu1.call(bn1.call(conv1.call(x)))));
-        var shortcut = downsample is null ? x : downsample.call(x);
-        return relu2.call(main + shortcut).MoveToOuterDisposeScope();
+        var main = second.Run(first.RunThenRelu(x, relu1, training), training, out _);
+        var sum = main + (downsample is null ? x : ConvBatchNorm.Hooked(downsample) ? downsample.call(x) : shortcut!.Run(x, training, out _));
+        // The sum is a new tensor no layer has seen: without gradients, the ReLU may overwrite it.
+        return (!is_grad_enabled() && !ConvBatchNorm.Hooked(relu2) ? sum.relu_() : relu2.call(sum)).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// A convolution and the batch normalisation after it, bn(conv(x)). In a pass without gradients, in evaluation mode,
+/// with no hook on either layer, they run as one convolution whose weights and bias absorb the normalisation (in
+/// evaluation mode it is a fixed scale and shift per channel): the same values within float rounding, one pass over
+/// the activations fewer. Otherwise the two layers run as themselves, so hooks, rules and gradients see them.
+/// </summary>
+/// <remarks>
+/// The folded weights are made at the first pass that can use them and kept for the layers' dtype and device. A pass
+/// with gradients or in training mode drops them (training changes the weights only after such passes); a change made
+/// to the weights in place without gradients is not seen until then.
+/// </remarks>
+internal sealed class ConvBatchNorm(Conv2d conv, BatchNorm2d bn)
+{
+    // TorchSharp keeps a layer's hooks in protected dictionaries; a layer whose hooks cannot be seen is never folded.
+    static readonly FieldInfo[] HookFields = typeof(nn.Module<Tensor, Tensor>).BaseType!
+        .GetFields(BindingFlags.Instance | BindingFlags.NonPublic).Where(f => f.Name.EndsWith("hooks", StringComparison.Ordinal)).ToArray();
+
+    Tensor? weight, bias;
+
+    /// <summary>Whether a forward hook or pre-hook is registered on <paramref name="layer"/> (true if that cannot be told).</summary>
+    internal static bool Hooked(nn.Module layer) =>
+        HookFields.Length != 4 || HookFields.Any(f => f.GetValue(layer) is not System.Collections.ICollection { Count: 0 });
+
+    /// <summary>bn(conv(x)), folded when it may be (see the class summary); <paramref name="folded"/> says whether it was.</summary>
+    public Tensor Run(Tensor x, bool training, out bool folded)
+    {
+        folded = !(training || is_grad_enabled() || conv.training || bn.training || Hooked(conv) || Hooked(bn));
+        if (!folded)
+        {
+            Forget();
+            return bn.call(conv.call(x));
+        }
+        if (weight is null || weight.dtype != conv.weight.dtype || weight.device_type != conv.weight.device_type || weight.device_index != conv.weight.device_index)
+            Fold();
+        return nn.functional.conv2d(x, weight!, bias, conv.stride, conv.padding, conv.dilation, conv.groups);
+    }
+
+    /// <summary>relu(bn(conv(x))); when folded and no hook watches the ReLU, in place on the folded result, which no layer has seen.</summary>
+    public Tensor RunThenRelu(Tensor x, ReLU relu, bool training)
+    {
+        var y = Run(x, training, out var folded);
+        return folded && !Hooked(relu) ? y.relu_() : relu.call(y);
+    }
+
+    void Fold()
+    {
+        Forget();
+        using var scope = NewDisposeScope();
+        var scale = bn.weight! / (bn.running_var! + bn.eps).sqrt();
+        var shift = bn.bias! - bn.running_mean! * scale;
+        if (conv.bias is not null)
+            shift += conv.bias * scale;
+        weight = (conv.weight * scale.reshape(-1, 1, 1, 1)).MoveToOuterDisposeScope().DetachFromDisposeScope();
+        bias = shift.MoveToOuterDisposeScope().DetachFromDisposeScope();
+    }
+
+    void Forget()
+    {
+        weight?.Dispose();
+        bias?.Dispose();
+        (weight, bias) = (null, null);
     }
 }
