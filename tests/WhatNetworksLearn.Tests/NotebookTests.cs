@@ -88,22 +88,23 @@ public class NotebookTests
 
     /// <summary>
     /// A student reruns a notebook again and again in one kernel, which keeps every run's variables alive: the models
-    /// and data it loads must be the ones already in memory. The kit's goal is at most 150 MB more after run 20 than
-    /// after run 1 (figures per notebook: tests/Benchmarks/results/); this runs a short notebook that loads a model and
-    /// data four times and allows that goal's share for three reruns, 150 x 3 / 19 MB, plus 20 MB for the noise of
-    /// resident memory, whose single readings here scatter by about ±15 MB.
+    /// and data it loads must be the ones already in memory. 02-filters loads the ImageNet trunk (45 MB of weights) and
+    /// fashion-cnn; run three times over, each rerun may add what the kernel itself adds (about 9 MB a rerun even for
+    /// 00-setup, which loads nothing: every cell run is compiled anew) but not another trunk. Figures for twenty
+    /// reruns: tests/Benchmarks/README.md.
     /// </summary>
     [Fact]
-    public void Rerunning_a_notebook_in_one_kernel_keeps_its_memory_level()
+    public void Rerunning_a_notebook_in_one_kernel_does_not_load_its_model_again()
     {
         Assert.True(ToolsRestored.Value);
-        const int runs = 4;
-        var result = NotebookRun.ExecuteReruns(PathOf("01-occlusion"), Path.Combine(Root, "artifacts"), runs, runs * Workspace.NotebookTimeout);
-        Assert.True(result.Succeeded, $"01-occlusion failed when rerun:\n{string.Join("\n", result.Errors)}");
+        const int runs = 3;
+        var result = NotebookRun.ExecuteReruns(PathOf("02-filters"), Path.Combine(Root, "artifacts"), runs, runs * Workspace.NotebookTimeout);
+        Assert.True(result.Succeeded, $"02-filters failed when rerun:\n{string.Join("\n", result.Errors)}");
         Assert.Equal(runs, result.MegabytesAfterEachRun.Count);
-        var allowed = 150.0 * (runs - 1) / 19 + 20;
-        Assert.True(result.GrowthMegabytes <= allowed,
-            $"Memory after each run: {string.Join(", ", result.MegabytesAfterEachRun.Select(mb => $"{mb:F0} MB"))}; it grew {result.GrowthMegabytes:F0} MB, more than {allowed:F0} MB.");
+        var perRerun = result.GrowthMegabytes / (runs - 1);
+        Assert.True(perRerun <= 25,
+            $"Memory after each run: {string.Join(", ", result.MegabytesAfterEachRun.Select(mb => $"{mb:F0} MB"))}: {perRerun:F0} MB a rerun, " +
+            "more than the kernel's own growth; is a model or data set loaded again?");
     }
 
     [Theory]

@@ -79,16 +79,12 @@ public sealed class ResNet18Trunk : nn.Module<Tensor, Tensor>
         }
         register_module("avgpool", avgpool);
         register_module("flatten", flatten);
-        Source = $"{trunk.Source} (after {Path.GetFileName(preprocessing.Source)})";
         eval();
     }
 
     /// <summary>Reads the two files and builds the trunk.</summary>
     public static ResNet18Trunk Load(string preprocessingPath, string trunkPath) =>
         new(OnnxFile.Load(preprocessingPath), OnnxFile.Load(trunkPath));
-
-    /// <summary>The file the weights came from, for messages.</summary>
-    public string Source { get; }
 
     /// <summary>
     /// Pixels in [0,1], N x 3 x 224 x 224 RGB, to N x 512 features. Without gradients, each convolution and the batch
