@@ -1,4 +1,5 @@
 using System.Text;
+using WhatNetworksLearn.Platform;
 using static TorchSharp.torch;
 
 namespace WhatNetworksLearn.Data;
@@ -34,7 +35,8 @@ public static class FashionMnist
 
     /// <summary>
     /// Images (float32 N x 1 x 28 x 28 in [0,1]) with their labels (int64 N, indices into <see cref="ClassNames"/>).
-    /// Disposing it frees both tensors, so <c>using var data = FashionMnist.LoadSample();</c> cleans up after itself.
+    /// Disposing it disposes both tensors, so <c>using var data = FashionMnist.LoadSample();</c> cleans up after itself
+    /// (loaded data are aliases of the copy the process keeps; see <see cref="SharedLoads"/>).
     /// </summary>
     public sealed record LabeledImages(Tensor Images, Tensor Labels) : IDisposable
     {
@@ -173,12 +175,16 @@ public static class FashionMnist
         return new Location(Origin.Download, Get(images), Get(labels));
     }
 
+    /// <summary>
+    /// The images and labels of a pair of files. Reading the same files again returns the tensors already in memory
+    /// (<see cref="SharedLoads"/>), so a rerun notebook cell costs no memory for its data: change a clone, not them.
+    /// </summary>
     static LabeledImages Read(Location location, int? limit)
     {
-        var images = Idx.ReadImages(location.ImagesPath, limit);
+        var images = SharedLoads.Tensor($"fashion-mnist {SharedLoads.FileKey(location.ImagesPath)} {limit}", () => Idx.ReadImages(location.ImagesPath, limit));
         try
         {
-            var labels = Idx.ReadLabels(location.LabelsPath, limit);
+            var labels = SharedLoads.Tensor($"fashion-mnist {SharedLoads.FileKey(location.LabelsPath)} {limit}", () => Idx.ReadLabels(location.LabelsPath, limit));
             if (labels.shape[0] != images.shape[0])
             {
                 labels.Dispose();

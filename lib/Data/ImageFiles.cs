@@ -1,4 +1,5 @@
 using SkiaSharp;
+using WhatNetworksLearn.Platform;
 using WhatNetworksLearn.Rendering;
 using static TorchSharp.torch;
 
@@ -10,11 +11,17 @@ public static class ImageFiles
     /// <summary>
     /// The image as a 3 x H x W float tensor in [0,1]. Greyscale files give three equal channels;
     /// transparency is dropped. A missing or undecodable file is an error that names the file.
+    /// Loading the same file again returns the pixels already in memory (<see cref="SharedLoads"/>): change a clone, not them.
     /// </summary>
     public static Tensor Load(string path)
     {
         if (!File.Exists(path))
             throw new FileNotFoundException($"No image file at {Path.GetFullPath(path)}.", path);
+        return SharedLoads.Tensor("image " + SharedLoads.FileKey(path), () => Decode(path));
+    }
+
+    static Tensor Decode(string path)
+    {
         using var codec = SKCodec.Create(path)
             ?? throw new InvalidDataException($"{Path.GetFullPath(path)} is not an image this kit can read (PNG or JPEG), or it is damaged.");
         // Decode to 8-bit RGBA whatever the file holds (greyscale, palette, 16-bit, alpha).

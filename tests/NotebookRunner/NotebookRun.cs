@@ -31,6 +31,16 @@ public sealed record NotebookResult(
     public IReadOnlyList<ExerciseOutcome> ExerciseOutcomes => Exercises ?? [];
 }
 
+/// <summary>
+/// What running a notebook's cells again and again in one kernel did to its memory: the kernel's resident memory
+/// (MB) after each run of all the cells. Written as reruns.json in artifacts/reruns/&lt;notebook&gt;/.
+/// </summary>
+public sealed record RerunResult(string Name, bool Succeeded, double Seconds, IReadOnlyList<double> MegabytesAfterEachRun, IReadOnlyList<string> Errors)
+{
+    /// <summary>Memory after the last run minus memory after the first (0 for fewer than two runs).</summary>
+    public double GrowthMegabytes => MegabytesAfterEachRun.Count < 2 ? 0 : MegabytesAfterEachRun[^1] - MegabytesAfterEachRun[0];
+}
+
 /// <summary>A figure as an executed notebook holds it: inline PNG in an HTML output.</summary>
 public sealed record InlineFigure(string Slug, string Title, byte[] Png);
 
@@ -76,15 +86,104 @@ public static partial class NotebookRun
         string? workingDirectory = null)
     {
         var name = Path.GetFileNameWithoutExtension(notebookPath);
-        var outputFolder = Path.Combine(artifactsRoot, name);
-        if (Directory.Exists(outputFolder))
-            Directory.Delete(outputFolder, recursive: true);
-        Directory.CreateDirectory(outputFolder);
+        var outputFolder = FreshFolder(Path.Combine(artifactsRoot, name));
         var executed = Path.Combine(outputFolder, name + ".ipynb");
+        var (seconds, peak, errors) = RunKernel(notebookPath, workingDirectory ?? Path.GetDirectoryName(Path.GetFullPath(notebookPath))!,
+            executed, outputFolder, timeout, environment);
 
+        var figures = new List<SavedFigure>();
+        var charts = new List<SavedChart>();
+        var exercises = new List<ExerciseOutcome>();
+        if (File.Exists(executed))
+        {
+            var notebook = JsonNode.Parse(File.ReadAllText(executed))!;
+            foreach (var figure in FiguresIn(notebook))
+                figures.Add(new(SaveFile(outputFolder, figure.Slug, ".png", figure.Png), figure.Title));
+            foreach (var html in HtmlOutputs(notebook))
+                if (SaveChart(outputFolder, html) is { } chart)
+                    charts.Add(chart);
+            exercises.AddRange(ExercisesIn(notebook));
+        }
+        var result = new NotebookResult(name, TitleOf(notebookPath), errors.Count == 0, seconds, peak, figures, errors, charts, exercises);
+        File.WriteAllText(Path.Combine(outputFolder, RunFile), JsonSerializer.Serialize(result, JsonOptions));
+        return result;
+    }
+
+    /// <summary>
+    /// Runs all of a notebook's cells <paramref name="runs"/> times over in one kernel, as a student who chooses
+    /// Run All again and again does, and reads the kernel's resident memory after each run. The kernel runs a
+    /// generated notebook (written to artifacts/reruns/&lt;name&gt;/) whose cells are the notebook's, repeated, each
+    /// repetition followed by a cell that reports the memory after a garbage collection; it starts in the notebook's folder, so that
+    /// <c>#!import setup.dib</c> and relative paths mean what they mean there. Figures are not saved.
+    /// </summary>
+    public static RerunResult ExecuteReruns(string notebookPath, string artifactsRoot, int runs, TimeSpan timeout)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(runs, 1);
+        var name = Path.GetFileNameWithoutExtension(notebookPath);
+        var outputFolder = FreshFolder(Path.Combine(artifactsRoot, "reruns", name));
+        var notebook = JsonNode.Parse(File.ReadAllText(notebookPath))!;
+        var cells = notebook["cells"]!.AsArray().Where(c => c!["cell_type"]!.GetValue<string>() == "code").ToList();
+        var repeated = new JsonArray();
+        for (var run = 1; run <= runs; run++)
+        {
+            foreach (var cell in cells)
+                repeated.Add(cell!.DeepClone());
+            // What the kernel holds, not garbage waiting for a collection: collect, run finalisers (which free
+            // tensors nobody disposed and nobody can reach), collect again, then read resident memory.
+            repeated.Add(CodeCell("System.GC.Collect(); System.GC.WaitForPendingFinalizers(); System.GC.Collect();\n" +
+                $"System.Console.WriteLine($\"{RerunMarker} {run} {{System.Diagnostics.Process.GetCurrentProcess().WorkingSet64}}\");"));
+        }
+        notebook["cells"] = repeated;
+        var generated = Path.Combine(outputFolder, name + $"-x{runs}.ipynb");
+        File.WriteAllText(generated, notebook.ToJsonString());
+        var executed = Path.Combine(outputFolder, name + $"-x{runs}-executed.ipynb");
+        var (seconds, _, errors) = RunKernel(generated, Path.GetDirectoryName(Path.GetFullPath(notebookPath))!, executed, outputFolder, timeout, null);
+        var megabytes = File.Exists(executed)
+            ? Outputs(JsonNode.Parse(File.ReadAllText(executed))!).SelectMany(TextOf)
+                .Select(text => RerunPattern().Match(text)).Where(m => m.Success)
+                .Select(m => long.Parse(m.Groups["bytes"].Value) / 1e6).ToList()
+            : [];
+        if (errors.Count == 0 && megabytes.Count != runs)
+            errors.Add($"Expected {runs} memory reports, found {megabytes.Count}.");
+        var result = new RerunResult(name, errors.Count == 0, seconds, megabytes, errors);
+        File.WriteAllText(Path.Combine(outputFolder, "reruns.json"), JsonSerializer.Serialize(result, JsonOptions));
+        return result;
+    }
+
+    const string RerunMarker = "kit-rerun-memory";
+
+    [GeneratedRegex(RerunMarker + @" (?<run>\d+) (?<bytes>\d+)")]
+    private static partial Regex RerunPattern();
+
+    static JsonObject CodeCell(string source) => new()
+    {
+        ["cell_type"] = "code",
+        ["execution_count"] = null,
+        ["metadata"] = new JsonObject { ["polyglot_notebook"] = new JsonObject { ["kernelName"] = "csharp" } },
+        ["outputs"] = new JsonArray(),
+        ["source"] = new JsonArray(source),
+    };
+
+    static string FreshFolder(string folder)
+    {
+        if (Directory.Exists(folder))
+            Directory.Delete(folder, recursive: true);
+        Directory.CreateDirectory(folder);
+        return folder;
+    }
+
+    /// <summary>
+    /// Runs a notebook in a fresh dotnet-repl kernel started in <paramref name="workingDirectory"/>, with
+    /// <paramref name="environment"/> added to its environment, writing the executed notebook to <paramref name="executed"/>
+    /// and the kernel's output to kernel.log; returns the time, the kernel's peak resident memory and the errors (cells
+    /// that failed, a time-out, a kernel that wrote nothing).
+    /// </summary>
+    static (double Seconds, long? PeakBytes, List<string> Errors) RunKernel(string notebookPath, string workingDirectory, string executed,
+        string outputFolder, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment)
+    {
         var start = new ProcessStartInfo("dotnet")
         {
-            WorkingDirectory = workingDirectory ?? Path.GetDirectoryName(Path.GetFullPath(notebookPath))!,
+            WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -113,29 +212,22 @@ public static partial class NotebookRun
         memory.Dispose();
         File.WriteAllText(Path.Combine(outputFolder, "kernel.log"), output.Result + error.Result);
 
-        var figures = new List<SavedFigure>();
-        var charts = new List<SavedChart>();
-        var exercises = new List<ExerciseOutcome>();
         if (File.Exists(executed))
-        {
-            var notebook = JsonNode.Parse(File.ReadAllText(executed))!;
-            errors.AddRange(ErrorsIn(notebook));
-            foreach (var figure in FiguresIn(notebook))
-                figures.Add(new(SaveFile(outputFolder, figure.Slug, ".png", figure.Png), figure.Title));
-            foreach (var html in HtmlOutputs(notebook))
-                if (SaveChart(outputFolder, html) is { } chart)
-                    charts.Add(chart);
-            exercises.AddRange(ExercisesIn(notebook));
-        }
+            errors.AddRange(ErrorsIn(JsonNode.Parse(File.ReadAllText(executed))!));
         else
-        {
             errors.Add("The kernel wrote no executed notebook; see kernel.log.");
-        }
         if (process.HasExited && process.ExitCode != 0 && errors.Count == 0)
             errors.Add($"dotnet-repl exited with code {process.ExitCode}; see kernel.log.");
-        var result = new NotebookResult(name, TitleOf(notebookPath), errors.Count == 0, seconds, memory.PeakBytes, figures, errors, charts, exercises);
-        File.WriteAllText(Path.Combine(outputFolder, RunFile), JsonSerializer.Serialize(result, JsonOptions));
-        return result;
+        return (seconds, memory.PeakBytes, errors);
+    }
+
+    static IEnumerable<string> TextOf(JsonNode output)
+    {
+        foreach (var node in new[] { output["text"], output["data"]?["text/plain"] })
+            if (node is JsonArray lines)
+                yield return string.Concat(lines.Select(l => l!.GetValue<string>()));
+            else if (node is JsonValue value)
+                yield return value.GetValue<string>();
     }
 
     /// <summary>The first heading of the notebook's first markdown cell, or its file name.</summary>

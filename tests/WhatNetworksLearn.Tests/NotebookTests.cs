@@ -131,6 +131,27 @@ public class NotebookTests
         }
     }
 
+    /// <summary>
+    /// A student reruns a notebook again and again in one kernel, which keeps every run's variables alive: the models
+    /// and data it loads must be the ones already in memory. 02-filters loads the ImageNet trunk (45 MB of weights) and
+    /// fashion-cnn; run three times over, each rerun may add what the kernel itself adds (about 9 MB a rerun even for
+    /// 00-setup, which loads nothing: every cell run is compiled anew) but not another trunk. Figures for twenty
+    /// reruns: tests/Benchmarks/README.md.
+    /// </summary>
+    [Fact]
+    public void Rerunning_a_notebook_in_one_kernel_does_not_load_its_model_again()
+    {
+        Assert.True(ToolsRestored.Value);
+        const int runs = 3;
+        var result = NotebookRun.ExecuteReruns(PathOf("02-filters"), Path.Combine(Root, "artifacts"), runs, runs * Workspace.NotebookTimeout);
+        Assert.True(result.Succeeded, $"02-filters failed when rerun:\n{string.Join("\n", result.Errors)}");
+        Assert.Equal(runs, result.MegabytesAfterEachRun.Count);
+        var perRerun = result.GrowthMegabytes / (runs - 1);
+        Assert.True(perRerun <= 25,
+            $"Memory after each run: {string.Join(", ", result.MegabytesAfterEachRun.Select(mb => $"{mb:F0} MB"))}: {perRerun:F0} MB a rerun, " +
+            "more than the kernel's own growth; is a model or data set loaded again?");
+    }
+
     [Theory]
     [MemberData(nameof(Notebooks))]
     public void Is_committed_without_outputs_and_opens_with_the_csharp_kernel(string name)
