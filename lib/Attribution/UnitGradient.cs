@@ -96,7 +96,7 @@ public sealed class UnitGradient(VisionModel model, ReluBackward rule) : IAttrib
 
     /// <summary>
     /// The lecture's figure for one unit: the image regions that excite <paramref name="channel"/> of
-    /// <paramref name="layer"/> most (<see cref="TopPatches.Find"/>) and, for each, the pattern the rule's gradient of
+    /// <paramref name="layer"/> most (<see cref="TopPatches.Find(VisionModel, Tensor, string, int, int, double, int, int)"/>) and, for each, the pattern the rule's gradient of
     /// that neuron draws, cut to the same receptive field. Returns the patches and two rows of tiles. With few images,
     /// allow several regions per image (<paramref name="perImage"/>); they are kept apart by non-maximum suppression.
     /// The patterns are drawn by <see cref="Picture"/> with <paramref name="clipQuantile"/>.

@@ -22,13 +22,143 @@ public readonly record struct Region(int Left, int Top, int Width, int Height)
     }
 }
 
-/// <summary>One of the regions that excite a unit most: which image, where, and how strongly.</summary>
-public sealed record Patch(int Image, Region Region, float Activation, int Y, int X);
+/// <summary>
+/// One of the regions that excite a unit most: which image, where in it (<see cref="Region"/>, in the image's own
+/// pixels), and how strongly; and where the unit saw it: the candidate view (<see cref="View"/>, an index into
+/// <see cref="CandidateViews.Views"/>), the region in that view's pixels (<see cref="InView"/>) and the unit's row and
+/// column (<see cref="Y"/>, <see cref="X"/>) in the view's feature map. When whole images are scanned, the view is the image.
+/// </summary>
+public sealed record Patch(int Image, Region Region, float Activation, int Y, int X, int View, Region InView);
+
+/// <summary>
+/// One candidate view of an image: the image scaled by <see cref="ScaleX"/> and <see cref="ScaleY"/> (scaled pixels per
+/// original pixel), then cut to <see cref="Crop"/>, a region of the scaled image.
+/// </summary>
+public sealed record View(int Image, Region Crop, double ScaleX, double ScaleY)
+{
+    /// <summary>
+    /// A region of this view (in the view's pixels) as the region of the original image it shows: shifted by the crop,
+    /// scaled back, rounded outwards to whole pixels and clipped to the image.
+    /// </summary>
+    public Region ToImage(Region inView, int imageWidth, int imageHeight)
+    {
+        int left = Math.Max(0, (int)Math.Floor((Crop.Left + inView.Left) / ScaleX + 1e-9));
+        int top = Math.Max(0, (int)Math.Floor((Crop.Top + inView.Top) / ScaleY + 1e-9));
+        int right = Math.Min(imageWidth, (int)Math.Ceiling((Crop.Left + inView.Left + inView.Width) / ScaleX - 1e-9));
+        int bottom = Math.Min(imageHeight, (int)Math.Ceiling((Crop.Top + inView.Top + inView.Height) / ScaleY - 1e-9));
+        return new Region(left, top, right - left, bottom - top);
+    }
+}
+
+/// <summary>
+/// The views <see cref="TopPatches"/> scans a unit over, all of one size so that they run through the network in
+/// batches: <see cref="Pixels"/> (V x C x H x W) and, for each, which image it comes from and where
+/// (<see cref="Views"/>). Either each image whole (<see cref="Whole"/>), or photos of any size at several scales, each
+/// cut into overlapping squares (<see cref="Of"/>), so that a unit's candidates are regions of many sizes and places,
+/// as the region proposals of Girshick et al.'s R-CNN are.
+/// </summary>
+public sealed class CandidateViews : IDisposable
+{
+    readonly bool ownsPixels;
+
+    CandidateViews(Tensor pixels, IReadOnlyList<View> views, IReadOnlyList<(int Width, int Height)> imageSizes, bool ownsPixels)
+    {
+        Pixels = pixels;
+        Views = views;
+        ImageSizes = imageSizes;
+        this.ownsPixels = ownsPixels;
+    }
+
+    /// <summary>V x C x H x W: the pixels of every view, on the CPU for views of photos.</summary>
+    public Tensor Pixels { get; }
+
+    /// <summary>For each view, its image and where in the image it lies.</summary>
+    public IReadOnlyList<View> Views { get; }
+
+    /// <summary>The width and height of each original image.</summary>
+    public IReadOnlyList<(int Width, int Height)> ImageSizes { get; }
+
+    /// <summary>
+    /// Each image of <paramref name="images"/> (N x C x H x W, already what the model takes) as its only view. The
+    /// views share the images' memory; disposing the views leaves the images alone.
+    /// </summary>
+    public static CandidateViews Whole(Tensor images)
+    {
+        if (images.dim() != 4 || images.shape[0] == 0)
+            throw new ArgumentException($"Expected a non-empty batch of images N x C x H x W; got [{string.Join(", ", images.shape)}].", nameof(images));
+        int n = (int)images.shape[0], height = (int)images.shape[2], width = (int)images.shape[3];
+        var views = Enumerable.Range(0, n).Select(i => new View(i, new Region(0, 0, width, height), 1, 1)).ToList();
+        return new CandidateViews(images, views, Enumerable.Repeat((width, height), n).ToList(), ownsPixels: false);
+    }
+
+    /// <summary>
+    /// Each photo (C x H x W in [0,1], any size, any of 1 or 3 channels) converted to the channels of
+    /// <paramref name="model"/>, scaled so that its shorter side is each of <paramref name="shorterSides"/> in turn
+    /// (<see cref="Data.Images.Scale"/>), and cut into squares of the model's input size that overlap by
+    /// <paramref name="overlap"/> of their side (the last square of a row or column is moved in to end at the border).
+    /// A shorter side equal to the input size gives the photo at its usual scale; larger ones give views that each
+    /// show a smaller part of it, whose units see smaller regions of the photo.
+    /// </summary>
+    public static CandidateViews Of(VisionModel model, IReadOnlyList<Tensor> photos, IReadOnlyList<int> shorterSides, double overlap = 0.5)
+    {
+        int size = model.Input.Height;
+        if (model.Input.Width != size)
+            throw new ArgumentException($"{model.Name} takes {model.Input.Width} x {model.Input.Height} images; candidate views are square.", nameof(model));
+        if (photos.Count == 0)
+            throw new ArgumentException("There are no photos to cut into views.", nameof(photos));
+        if (shorterSides.Count == 0 || shorterSides.Any(s => s < size))
+            throw new ArgumentOutOfRangeException(nameof(shorterSides), $"Give at least one shorter side, each at least the model's input size {size}; got [{string.Join(", ", shorterSides)}].");
+        if (overlap is < 0 or >= 1)
+            throw new ArgumentOutOfRangeException(nameof(overlap), $"The overlap of neighbouring views is a fraction in [0, 1); got {overlap}.");
+        int stride = Math.Max(1, (int)Math.Round(size * (1 - overlap)));
+        var views = new List<View>();
+        var sizes = new List<(int Width, int Height)>();
+        var crops = new List<Tensor>();
+        using var scope = NewDisposeScope();
+        for (int i = 0; i < photos.Count; i++)
+        {
+            var photo = photos[i];
+            if (photo.dim() != 3)
+                throw new ArgumentException($"Photo {i} is shaped [{string.Join(", ", photo.shape)}]; expected one image C x H x W.", nameof(photos));
+            int height = (int)photo.shape[1], width = (int)photo.shape[2];
+            sizes.Add((width, height));
+            foreach (int side in shorterSides.Distinct())
+            {
+                var scaled = Data.Images.Scale(photo, model, side);
+                int scaledHeight = (int)scaled.shape[2], scaledWidth = (int)scaled.shape[3];
+                foreach (int top in Offsets(scaledHeight, size, stride))
+                    foreach (int left in Offsets(scaledWidth, size, stride))
+                    {
+                        views.Add(new View(i, new Region(left, top, size, size), (double)scaledWidth / width, (double)scaledHeight / height));
+                        crops.Add(scaled[0, .., top..(top + size), left..(left + size)]);
+                    }
+            }
+        }
+        var pixels = stack(crops).MoveToOuterDisposeScope();
+        return new CandidateViews(pixels, views, sizes, ownsPixels: true);
+    }
+
+    /// <summary>The starts of squares of <paramref name="size"/> every <paramref name="stride"/> along a side, the last one ending at the side's end.</summary>
+    internal static List<int> Offsets(int length, int size, int stride)
+    {
+        var starts = new List<int>();
+        for (int start = 0; start + size < length; start += stride)
+            starts.Add(start);
+        starts.Add(length - size);
+        return starts;
+    }
+
+    public void Dispose()
+    {
+        if (ownsPixels)
+            Pixels.Dispose();
+    }
+}
 
 /// <summary>
 /// Treats one channel of a layer as a detector of its own (Girshick et al., R-CNN): scans images, maps each
 /// position of the channel back to the image region it sees, ranks regions by activation, keeps per image only
-/// regions that do not overlap much (non-maximum suppression), and returns the best.
+/// regions that do not overlap much (non-maximum suppression), and returns the best. Notebook 05.
 /// </summary>
 public static class TopPatches
 {
@@ -40,11 +170,8 @@ public static class TopPatches
     {
         if (regions.Count != scores.Count)
             throw new ArgumentException("Every region needs one score.");
-        var kept = new List<int>();
-        foreach (int i in Enumerable.Range(0, regions.Count).OrderByDescending(i => scores[i]).ThenBy(i => i))
-            if (kept.All(k => regions[k].IoU(regions[i]) <= iouThreshold))
-                kept.Add(i);
-        return kept;
+        var order = Enumerable.Range(0, regions.Count).OrderByDescending(i => scores[i]).ThenBy(i => i);
+        return Suppress(order, i => regions[i], iouThreshold, int.MaxValue);
     }
 
     /// <summary>
@@ -55,48 +182,133 @@ public static class TopPatches
     public static List<Patch> Find(VisionModel model, Tensor images, string layer, int channel, int count = 8,
         double iouThreshold = 0.3, int perImage = 1, int batchSize = 100)
     {
+        using var views = CandidateViews.Whole(images);
+        return Find(model, views, layer, [channel], count, iouThreshold, perImage, batchSize)[0];
+    }
+
+    /// <summary>
+    /// As <see cref="Find(VisionModel, Tensor, string, int, int, double, int, int)"/>, over candidate views (for
+    /// example photos at several scales): non-maximum suppression compares the regions of one image across all its
+    /// views, in the image's own pixels, so the same object seen at two scales counts once.
+    /// </summary>
+    public static List<Patch> Find(VisionModel model, CandidateViews views, string layer, int channel, int count = 8,
+        double iouThreshold = 0.3, int perImage = 1, int batchSize = 32) =>
+        Find(model, views, layer, [channel], count, iouThreshold, perImage, batchSize)[0];
+
+    /// <summary>
+    /// The top regions of several channels of one layer, from one pass of the views through the network (in batches of
+    /// <paramref name="batchSize"/>): one list per channel, in the order given.
+    /// </summary>
+    public static List<List<Patch>> Find(VisionModel model, CandidateViews views, string layer, IReadOnlyList<int> channels, int count = 8,
+        double iouThreshold = 0.3, int perImage = 1, int batchSize = 32)
+    {
         if (count < 1 || perImage < 1 || batchSize < 1)
             throw new ArgumentOutOfRangeException(nameof(count), "Count, patches per image and batch size must be at least 1.");
-        if (images.shape[0] == 0)
-            throw new ArgumentException("The image set is empty.", nameof(images));
+        if (iouThreshold is < 0 or > 1)
+            throw new ArgumentOutOfRangeException(nameof(iouThreshold), $"The overlap threshold is an IoU in [0, 1]; got {iouThreshold}.");
+        if (channels.Count == 0)
+            throw new ArgumentException("Name at least one channel.", nameof(channels));
         var field = ReceptiveField.Of(ReceptiveField.PathTo(model, layer));
-        int height = (int)images.shape[2], width = (int)images.shape[3];
-        var candidates = new List<Patch>();
-        using var progress = ProgressDisplay.Start($"Scanning {layer} #{channel}", (int)images.shape[0]);
-        for (long start = 0; start < images.shape[0]; start += batchSize)
+        using var scores = Scan(model, views, layer, channels, batchSize);   // V x K x rows x columns
+        int rows = (int)scores.shape[2], columns = (int)scores.shape[3];
+        int viewHeight = (int)views.Pixels.shape[2], viewWidth = (int)views.Pixels.shape[3];
+        // Every view has the same size, so one table of receptive-field boxes serves all.
+        var boxes = Enumerable.Range(0, rows * columns).Select(p =>
         {
-            using var batchScope = NewDisposeScope();
-            long size = Math.Min(batchSize, images.shape[0] - start);
-            using var maps = model.Activations(images.narrow(0, start, size), layer)[layer];   // captured outputs belong to no scope
-            if (maps.dim() != 4 || channel < 0 || channel >= maps.shape[1])
-                throw new ArgumentOutOfRangeException(nameof(channel), $"Layer '{layer}' has {(maps.dim() == 4 ? maps.shape[1] : 0)} channels of feature maps; channel {channel} does not exist.");
-            var values = maps[.., channel].cpu();
-            int rows = (int)values.shape[1], columns = (int)values.shape[2];
-            var flat = values.reshape(size, -1).data<float>().ToArray();
-            for (int n = 0; n < size; n++)
+            var (left, top, width, height) = field.Box(p / columns, p % columns, viewHeight, viewWidth);
+            return new Region(left, top, width, height);
+        }).ToArray();
+        var viewsOf = Enumerable.Range(0, views.ImageSizes.Count).Select(i => new List<int>()).ToArray();
+        for (int v = 0; v < views.Views.Count; v++)
+            viewsOf[views.Views[v].Image].Add(v);
+
+        var result = new List<List<Patch>>();
+        for (int k = 0; k < channels.Count; k++)
+        {
+            float[] values;   // view-major, then row, then column
+            using (NewDisposeScope())
+                values = scores[.., k].contiguous().data<float>().ToArray();
+            var patches = new List<Patch>();
+            for (int image = 0; image < viewsOf.Length; image++)
             {
-                var positions = Enumerable.Range(0, rows * columns).ToList();
-                var regions = positions.Select(p => ToRegion(field.Box(p / columns, p % columns, height, width))).ToList();
-                var scores = positions.Select(p => flat[n * rows * columns + p]).ToList();
-                foreach (int k in NonMaximumSuppression(regions, scores, iouThreshold).Take(perImage))
-                    candidates.Add(new Patch((int)start + n, regions[k], scores[k], positions[k] / columns, positions[k] % columns));
+                var (imageWidth, imageHeight) = views.ImageSizes[image];
+                var candidates = viewsOf[image].SelectMany(v => Enumerable.Range(v * rows * columns, rows * columns));
+                Region InImage(int c) => views.Views[c / (rows * columns)].ToImage(boxes[c % (rows * columns)], imageWidth, imageHeight);
+                var order = candidates.OrderByDescending(c => values[c]).ThenBy(c => c);
+                foreach (int c in Suppress(order, InImage, iouThreshold, perImage))
+                {
+                    int v = c / (rows * columns), p = c % (rows * columns);
+                    patches.Add(new Patch(image, InImage(c), values[c], p / columns, p % columns, v, boxes[p]));
+                }
             }
-            progress.Report((int)(start + size));
+            result.Add(patches.OrderByDescending(p => p.Activation).ThenBy(p => p.Image).Take(count).ToList());
         }
-        return candidates.OrderByDescending(p => p.Activation).Take(count).ToList();
+        return result;
     }
 
     /// <summary>Each patch cut out of its image, with its activation as caption (the R-CNN figure's rows).</summary>
-    public static List<Tile> Crops(Tensor images, IEnumerable<Patch> patches) =>
-        patches.Select(p => new Tile(images[p.Image, .., p.Region.Top..(p.Region.Top + p.Region.Height), p.Region.Left..(p.Region.Left + p.Region.Width)],
-            $"{p.Activation:F1}")).ToList();
+    public static List<Tile> Crops(Tensor images, IEnumerable<Patch> patches) => Crops(i => images[i], patches);
+
+    /// <summary>
+    /// Each patch cut out of its photo (C x H x W, the originals the candidate views were made from, so the crop has the
+    /// photo's full resolution), with its activation as caption.
+    /// </summary>
+    public static List<Tile> Crops(IReadOnlyList<Tensor> photos, IEnumerable<Patch> patches) => Crops(i => photos[i], patches);
 
     /// <summary>Each patch's whole image with its region drawn as a box labelled with the activation.</summary>
-    public static List<Tile> Boxes(Tensor images, IEnumerable<Patch> patches) =>
-        patches.Select(p => new Tile(images[p.Image], $"image {p.Image}")
+    public static List<Tile> Boxes(Tensor images, IEnumerable<Patch> patches) => Boxes(i => images[i], patches);
+
+    /// <summary>Each patch's whole photo with its region drawn as a box labelled with the activation.</summary>
+    public static List<Tile> Boxes(IReadOnlyList<Tensor> photos, IEnumerable<Patch> patches) => Boxes(i => photos[i], patches);
+
+    static List<Tile> Crops(Func<int, Tensor> image, IEnumerable<Patch> patches) =>
+        patches.Select(p => new Tile(image(p.Image)[.., p.Region.Top..(p.Region.Top + p.Region.Height), p.Region.Left..(p.Region.Left + p.Region.Width)],
+            $"{p.Activation:F1}")).ToList();
+
+    static List<Tile> Boxes(Func<int, Tensor> image, IEnumerable<Patch> patches) =>
+        patches.Select(p => new Tile(image(p.Image), $"image {p.Image}")
         {
             Boxes = [new Box(p.Region.Left, p.Region.Top, p.Region.Width, p.Region.Height, $"{p.Activation:F1}")],
         }).ToList();
 
-    static Region ToRegion((int Left, int Top, int Width, int Height) box) => new(box.Left, box.Top, box.Width, box.Height);
+    /// <summary>The chosen channels of <paramref name="layer"/> for every view, V x K x rows x columns on the CPU.</summary>
+    static Tensor Scan(VisionModel model, CandidateViews views, string layer, IReadOnlyList<int> channels, int batchSize)
+    {
+        long total = views.Pixels.shape[0];
+        var parts = new List<Tensor>();
+        using var scope = NewDisposeScope();
+        using var progress = ProgressDisplay.Start($"Scanning {layer}", (int)total);
+        for (long start = 0; start < total; start += batchSize)
+        {
+            long size = Math.Min(batchSize, total - start);
+            using var maps = model.Activations(views.Pixels.narrow(0, start, size).to(model.Device), layer)[layer];   // captured outputs belong to no scope
+            if (maps.dim() != 4)
+                throw new ArgumentException($"Layer '{layer}' gives [{string.Join(", ", maps.shape)}], not feature maps N x C x H x W; pick a convolutional layer.", nameof(layer));
+            if (channels.Where(c => c < 0 || c >= maps.shape[1]).Select(c => (int?)c).FirstOrDefault() is int bad)
+                throw new ArgumentOutOfRangeException(nameof(channels), $"Layer '{layer}' has {maps.shape[1]} channels of feature maps; channel {bad} does not exist.");
+            var index = tensor(channels.Select(c => (long)c).ToArray(), device: maps.device);
+            parts.Add(maps.index_select(1, index).cpu());
+            progress.Report((int)(start + size));
+        }
+        return cat(parts, 0).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Greedy suppression over candidates given strongest first; stops once <paramref name="limit"/> are kept.</summary>
+    static List<int> Suppress(IEnumerable<int> strongestFirst, Func<int, Region> region, double iouThreshold, int limit)
+    {
+        var kept = new List<int>();
+        var keptRegions = new List<Region>();
+        foreach (int c in strongestFirst)
+        {
+            if (kept.Count >= limit)
+                break;
+            var r = region(c);
+            if (keptRegions.All(k => k.IoU(r) <= iouThreshold))
+            {
+                kept.Add(c);
+                keptRegions.Add(r);
+            }
+        }
+        return kept;
+    }
 }

@@ -1,0 +1,176 @@
+using WhatNetworksLearn.Data;
+using WhatNetworksLearn.Features;
+using WhatNetworksLearn.Models;
+using static TorchSharp.torch;
+
+namespace WhatNetworksLearn.Tests;
+
+/// <summary>Top regions over candidate views: photos at several scales, cut into overlapping squares.</summary>
+public class TopPatchesTests
+{
+    /// <summary>A black 1 x 40 x 60 photo with a white 10 x 10 square at columns 30-39, rows 10-19.</summary>
+    static Tensor SquarePhoto()
+    {
+        var photo = zeros(1, 40, 60);
+        photo[0, 10..20, 30..40] = ones(10, 10);
+        return photo;
+    }
+
+    static readonly Region Square = new(30, 10, 10, 10);
+
+    [Fact]
+    public void Squares_cover_each_side_and_the_last_one_ends_at_the_border()
+    {
+        Assert.Equal([0], CandidateViews.Offsets(224, 224, 112));
+        Assert.Equal([0, 112], CandidateViews.Offsets(336, 224, 112));
+        Assert.Equal([0, 112, 224, 280], CandidateViews.Offsets(504, 224, 112));
+    }
+
+    [Fact]
+    public void Each_view_holds_the_pixels_of_its_crop_of_the_scaled_photo()
+    {
+        using var model = ToyModels.BrightnessWindows();
+        using var photo = SquarePhoto();
+        int[] sides = [32, 48, 64];
+        using var views = CandidateViews.Of(model, [photo], sides);
+        // Side 32: 32 x 48, two squares; 48: 48 x 72, 2 x 4; 64: 64 x 96, 3 x 5.
+        Assert.Equal(2 + 8 + 15, views.Views.Count);
+        Assert.Equal(new long[] { 25, 1, 32, 32 }, views.Pixels.shape);
+        Assert.Equal((60, 40), views.ImageSizes[0]);
+        using var scope = NewDisposeScope();
+        foreach (int side in sides)
+        {
+            var scaled = Images.Scale(photo, model, side);
+            Assert.Equal(side, scaled.shape[2]);
+            Assert.Equal(side * 60 / 40, scaled.shape[3]);
+            var ofSide = views.Views.Select((v, i) => (v, i)).Where(x => Math.Abs(x.v.ScaleY - side / 40.0) < 1e-9).ToList();
+            Assert.NotEmpty(ofSide);
+            foreach (var (v, i) in ofSide)
+                Assert.True(views.Pixels[i].eq(scaled[0, .., v.Crop.Top..(v.Crop.Top + 32), v.Crop.Left..(v.Crop.Left + 32)]).all().item<bool>());
+        }
+    }
+
+    [Fact]
+    public void A_region_of_a_view_maps_back_to_the_part_of_the_photo_it_shows()
+    {
+        using var model = ToyModels.BrightnessWindows();
+        using var photo = SquarePhoto();
+        using var views = CandidateViews.Of(model, [photo], [32, 48, 64]);
+        using var scope = NewDisposeScope();
+        int checkedViews = 0;
+        for (int i = 0; i < views.Views.Count; i++)
+        {
+            var view = views.Views[i];
+            // Where the square lies in this view's pixels; skip views that cut it.
+            double left = Square.Left * view.ScaleX - view.Crop.Left, right = (Square.Left + Square.Width) * view.ScaleX - view.Crop.Left;
+            double top = Square.Top * view.ScaleY - view.Crop.Top, bottom = (Square.Top + Square.Height) * view.ScaleY - view.Crop.Top;
+            if (left < 0 || top < 0 || right > 32 || bottom > 32)
+                continue;
+            // The bright pixels of the view, found in the view, then mapped back to the photo: the square, to a pixel.
+            var bright = views.Pixels[i, 0].gt(0.5f).nonzero();
+            var rows = bright[.., 0].data<long>().ToArray();
+            var columns = bright[.., 1].data<long>().ToArray();
+            var inView = new Region((int)columns.Min(), (int)rows.Min(), (int)(columns.Max() - columns.Min() + 1), (int)(rows.Max() - rows.Min() + 1));
+            var inPhoto = view.ToImage(inView, 60, 40);
+            Assert.InRange(inPhoto.Left, Square.Left - 1, Square.Left + 1);
+            Assert.InRange(inPhoto.Top, Square.Top - 1, Square.Top + 1);
+            Assert.InRange(inPhoto.Left + inPhoto.Width, Square.Left + Square.Width - 1, Square.Left + Square.Width + 1);
+            Assert.InRange(inPhoto.Top + inPhoto.Height, Square.Top + Square.Height - 1, Square.Top + Square.Height + 1);
+            checkedViews++;
+        }
+        Assert.True(checkedViews >= 5, $"Only {checkedViews} views hold the whole square.");
+        // The whole view maps to its crop scaled back, clipped to the photo.
+        var last = views.Views[^1];
+        Assert.Equal(new Region(40, 20, 20, 20), last.ToImage(new Region(0, 0, 32, 32), 60, 40));
+    }
+
+    [Fact]
+    public void The_strongest_region_is_the_object_at_the_scale_that_fits_it_and_its_copies_at_other_scales_are_suppressed()
+    {
+        using var model = ToyModels.BrightnessWindows();
+        using var photo = SquarePhoto();
+        using var views = CandidateViews.Of(model, [photo], [32, 48, 64]);
+        var patches = TopPatches.Find(model, views, "mean", channel: 0, count: 4, iouThreshold: 0.3, perImage: 4);
+
+        // A 16-pixel window sees the 10-pixel square whole only at scale 1.6 (shorter side 64), where the square is 16 pixels.
+        var best = patches[0];
+        Assert.Equal(1.6, views.Views[best.View].ScaleY, 9);
+        Assert.True(best.Activation > 0.9f, $"The best window holds the square; its mean is {best.Activation}.");
+        Assert.True(best.Region.IoU(Square) > 0.8, $"The best region {best.Region} is the square {Square}.");
+
+        // The square is seen strongly in many views and at every scale; in the photo's pixels those are one region, kept once.
+        using var all = model.Activations(views.Pixels, "mean")["mean"];
+        var strong = Enumerable.Range(0, views.Views.Count).Where(v => all[v, 0].max().item<float>() > 0.5f).ToList();
+        Assert.True(strong.Select(v => views.Views[v].ScaleY).Distinct().Count() >= 2, "The square excites views of two scales.");
+        Assert.True(strong.Count >= 3);
+        Assert.Equal(1, patches.Count(p => p.Region.IoU(Square) > 0.3));
+        for (int a = 0; a < patches.Count; a++)
+            for (int b = a + 1; b < patches.Count; b++)
+                Assert.True(patches[a].Region.IoU(patches[b].Region) <= 0.3, $"{patches[a].Region} and {patches[b].Region} overlap.");
+    }
+
+    [Fact]
+    public void Each_patch_says_where_the_unit_saw_it()
+    {
+        using var model = FashionCnn.Load(CPU);
+        using var sample = FashionMnist.LoadSample(limit: 6);
+        var photos = Enumerable.Range(0, 6).Select(i => sample.Images[i]).ToList();
+        using var views = CandidateViews.Of(model, photos, [28, 42, 56]);
+        var field = ReceptiveField.Of(ReceptiveField.PathTo(model, "relu2"));
+        var patches = TopPatches.Find(model, views, "relu2", channel: 5, count: 10, perImage: 2);
+        Assert.Equal(10, patches.Count);
+        using var maps = model.Activations(views.Pixels, "relu2")["relu2"];
+        foreach (var p in patches)
+        {
+            Assert.Equal(views.Views[p.View].Image, p.Image);
+            Assert.Equal(maps[p.View, 5, p.Y, p.X].item<float>(), p.Activation, 5);
+            var (left, top, width, height) = field.Box(p.Y, p.X, 28, 28);
+            Assert.Equal(new Region(left, top, width, height), p.InView);
+            Assert.Equal(views.Views[p.View].ToImage(p.InView, 28, 28), p.Region);
+        }
+        // No view of any photo has a stronger response than the best patch.
+        Assert.Equal(maps[.., 5].max().item<float>(), patches[0].Activation, 5);
+        foreach (var t in photos)
+            t.Dispose();
+    }
+
+    [Fact]
+    public void Batched_unbatched_and_several_channels_at_once_find_the_same_patches()
+    {
+        using var model = FashionCnn.Load(CPU);
+        using var sample = FashionMnist.LoadSample(limit: 5);
+        var photos = Enumerable.Range(0, 5).Select(i => sample.Images[i]).ToList();
+        using var views = CandidateViews.Of(model, photos, [28, 56], overlap: 0.25);
+        int[] channels = [3, 17, 40];
+        var together = TopPatches.Find(model, views, "relu3", channels, count: 6, perImage: 2, batchSize: 64);
+        foreach (int batchSize in new[] { 1, 7 })
+            for (int k = 0; k < channels.Length; k++)
+            {
+                var alone = TopPatches.Find(model, views, "relu3", channels[k], count: 6, perImage: 2, batchSize: batchSize);
+                Assert.Equal(together[k].Select(p => (p.Image, p.Region, p.View, p.Y, p.X)), alone.Select(p => (p.Image, p.Region, p.View, p.Y, p.X)));
+                Assert.Equal(together[k].Select(p => p.Activation), alone.Select(p => p.Activation), (a, b) => Math.Abs(a - b) < 1e-5);
+            }
+        // Whole images are a set of views too: one view per image, scale 1, regions as before.
+        using var whole = CandidateViews.Whole(sample.Images);
+        var direct = TopPatches.Find(model, sample.Images, "relu3", 17, count: 3);
+        Assert.Equal(direct, TopPatches.Find(model, whole, "relu3", 17, count: 3));
+        Assert.All(direct, p => Assert.Equal(p.Region, p.InView));
+        foreach (var t in photos)
+            t.Dispose();
+    }
+
+    [Fact]
+    public void Views_refuse_what_they_cannot_cut()
+    {
+        using var model = ToyModels.BrightnessWindows();
+        using var photo = SquarePhoto();
+        Assert.Throws<ArgumentOutOfRangeException>(() => CandidateViews.Of(model, [photo], [16]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => CandidateViews.Of(model, [photo], [32], overlap: 1));
+        Assert.Throws<ArgumentException>(() => CandidateViews.Of(model, [], [32]));
+        using var batch = zeros(2, 1, 40, 60);
+        Assert.Throws<ArgumentException>(() => CandidateViews.Of(model, [batch], [32]));
+        using var views = CandidateViews.Of(model, [photo], [32]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => TopPatches.Find(model, views, "mean", channel: 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => TopPatches.Find(model, views, "mean", channel: -1));
+    }
+}
