@@ -1,3 +1,4 @@
+using WhatNetworksLearn.Attribution;
 using WhatNetworksLearn.Data;
 using WhatNetworksLearn.Features;
 using WhatNetworksLearn.Models;
@@ -155,6 +156,30 @@ public class TopPatchesTests
         var direct = TopPatches.Find(model, sample.Images, "relu3", 17, count: 3);
         Assert.Equal(direct, TopPatches.Find(model, whole, "relu3", 17, count: 3));
         Assert.All(direct, p => Assert.Equal(p.Region, p.InView));
+        foreach (var t in photos)
+            t.Dispose();
+    }
+
+    [Fact]
+    public void Patterns_are_the_gradients_of_each_patch_in_the_view_that_holds_it()
+    {
+        using var model = FashionCnn.Load(CPU);
+        using var sample = FashionMnist.LoadSample(limit: 3);
+        var photos = Enumerable.Range(0, 3).Select(i => sample.Images[i]).ToList();
+        using var views = CandidateViews.Of(model, photos, [28, 42]);
+        var guided = new UnitGradient(model, ReluBackward.Guided);
+        var patches = TopPatches.Find(model, views, "relu2", channel: 7, count: 4, perImage: 2);
+        var patterns = guided.Patterns(views, "relu2", 7, patches, clipQuantile: 1);
+        Assert.Equal(patches.Count, patterns.Count);
+        using var scope = NewDisposeScope();
+        foreach (var (p, tile) in patches.Zip(patterns))
+        {
+            var one = guided.Of(views.Pixels.narrow(0, p.View, 1), "relu2", 7, (p.Y, p.X));
+            var expected = UnitGradient.Picture(one[0, .., p.InView.Top..(p.InView.Top + p.InView.Height), p.InView.Left..(p.InView.Left + p.InView.Width)], 1);
+            Assert.True(tile.Image.allclose(expected, atol: 1e-6));
+        }
+        var crops = TopPatches.Crops(photos, patches);
+        Assert.Equal(patches.Select(p => (long)p.Region.Width), crops.Select(c => c.Image.shape[2]));
         foreach (var t in photos)
             t.Dispose();
     }
