@@ -156,6 +156,91 @@ public sealed class CandidateViews : IDisposable
 }
 
 /// <summary>
+/// The responses of some channels of one layer over a set of candidate views, from one pass through the network, so
+/// that several questions can be asked of it: each channel's top regions (<see cref="Top"/>), and how strongly each
+/// channel responds anywhere in each image (<see cref="PeakPerImage"/>). Made by <see cref="TopPatches.Scan"/>.
+/// </summary>
+public sealed class LayerScan : IDisposable
+{
+    readonly CandidateViews views;
+    readonly Region[] boxes;
+    readonly List<int>[] viewsOf;
+
+    internal LayerScan(CandidateViews views, string layer, IReadOnlyList<int> channels, Tensor maps, ReceptiveField field)
+    {
+        this.views = views;
+        Layer = layer;
+        Channels = channels;
+        Maps = maps;
+        int rows = (int)maps.shape[2], columns = (int)maps.shape[3];
+        int viewHeight = (int)views.Pixels.shape[2], viewWidth = (int)views.Pixels.shape[3];
+        // Every view has the same size, so one table of receptive-field boxes serves all.
+        boxes = Enumerable.Range(0, rows * columns).Select(p =>
+        {
+            var (left, top, width, height) = field.Box(p / columns, p % columns, viewHeight, viewWidth);
+            return new Region(left, top, width, height);
+        }).ToArray();
+        viewsOf = Enumerable.Range(0, views.ImageSizes.Count).Select(_ => new List<int>()).ToArray();
+        for (int v = 0; v < views.Views.Count; v++)
+            viewsOf[views.Views[v].Image].Add(v);
+    }
+
+    public string Layer { get; }
+
+    /// <summary>The channels scanned, in the order of <see cref="Maps"/>' second dimension.</summary>
+    public IReadOnlyList<int> Channels { get; }
+
+    /// <summary>V x K x rows x columns on the CPU: channel <see cref="Channels"/>[k] of the layer for view v.</summary>
+    public Tensor Maps { get; }
+
+    /// <summary>Images x K: each scanned channel's strongest response anywhere in any view of each image.</summary>
+    public Tensor PeakPerImage()
+    {
+        using var scope = NewDisposeScope();
+        var perView = Maps.amax([2, 3]);
+        var peaks = stack(viewsOf.Select(v => perView.index_select(0, tensor(v.Select(x => (long)x).ToArray())).amax(0)));
+        return peaks.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The <paramref name="count"/> regions where <paramref name="channel"/> responds most, at most
+    /// <paramref name="perImage"/> from one image. Non-maximum suppression compares the regions of one image across all
+    /// its views, in the image's own pixels, dropping a region whose IoU with a stronger one exceeds
+    /// <paramref name="iouThreshold"/>, so the same object seen at two scales or in two overlapping views counts once.
+    /// </summary>
+    public List<Patch> Top(int channel, int count = 8, double iouThreshold = 0.3, int perImage = 1)
+    {
+        if (count < 1 || perImage < 1)
+            throw new ArgumentOutOfRangeException(nameof(count), "Count and patches per image must be at least 1.");
+        if (iouThreshold is < 0 or > 1)
+            throw new ArgumentOutOfRangeException(nameof(iouThreshold), $"The overlap threshold is an IoU in [0, 1]; got {iouThreshold}.");
+        int k = Channels.ToList().IndexOf(channel);
+        if (k < 0)
+            throw new ArgumentOutOfRangeException(nameof(channel), $"Channel {channel} of '{Layer}' was not scanned; scanned: {string.Join(", ", Channels.Take(12))}{(Channels.Count > 12 ? ", …" : "")}.");
+        int positions = boxes.Length;
+        float[] values;   // view-major, then row, then column
+        using (NewDisposeScope())
+            values = Maps[.., k].contiguous().data<float>().ToArray();
+        var patches = new List<Patch>();
+        for (int image = 0; image < viewsOf.Length; image++)
+        {
+            var (imageWidth, imageHeight) = views.ImageSizes[image];
+            Region InImage(int c) => views.Views[c / positions].ToImage(boxes[c % positions], imageWidth, imageHeight);
+            var order = viewsOf[image].SelectMany(v => Enumerable.Range(v * positions, positions))
+                .OrderByDescending(c => values[c]).ThenBy(c => c);
+            foreach (int c in TopPatches.Suppress(order, InImage, iouThreshold, perImage))
+            {
+                int v = c / positions, p = c % positions, columns = (int)Maps.shape[3];
+                patches.Add(new Patch(image, InImage(c), values[c], p / columns, p % columns, v, boxes[p]));
+            }
+        }
+        return patches.OrderByDescending(p => p.Activation).ThenBy(p => p.Image).Take(count).ToList();
+    }
+
+    public void Dispose() => Maps.Dispose();
+}
+
+/// <summary>
 /// Treats one channel of a layer as a detector of its own (Girshick et al., R-CNN): scans images, maps each
 /// position of the channel back to the image region it sees, ranks regions by activation, keeps per image only
 /// regions that do not overlap much (non-maximum suppression), and returns the best. Notebook 05.
@@ -183,67 +268,53 @@ public static class TopPatches
         double iouThreshold = 0.3, int perImage = 1, int batchSize = 100)
     {
         using var views = CandidateViews.Whole(images);
-        return Find(model, views, layer, [channel], count, iouThreshold, perImage, batchSize)[0];
+        return Find(model, views, layer, channel, count, iouThreshold, perImage, batchSize);
     }
 
     /// <summary>
     /// As <see cref="Find(VisionModel, Tensor, string, int, int, double, int, int)"/>, over candidate views (for
-    /// example photos at several scales): non-maximum suppression compares the regions of one image across all its
-    /// views, in the image's own pixels, so the same object seen at two scales counts once.
+    /// example photos at several scales); see <see cref="LayerScan.Top"/>. To ask about several channels, scan once
+    /// with <see cref="Scan"/>.
     /// </summary>
     public static List<Patch> Find(VisionModel model, CandidateViews views, string layer, int channel, int count = 8,
-        double iouThreshold = 0.3, int perImage = 1, int batchSize = 32) =>
-        Find(model, views, layer, [channel], count, iouThreshold, perImage, batchSize)[0];
-
-    /// <summary>
-    /// The top regions of several channels of one layer, from one pass of the views through the network (in batches of
-    /// <paramref name="batchSize"/>): one list per channel, in the order given.
-    /// </summary>
-    public static List<List<Patch>> Find(VisionModel model, CandidateViews views, string layer, IReadOnlyList<int> channels, int count = 8,
         double iouThreshold = 0.3, int perImage = 1, int batchSize = 32)
     {
         if (count < 1 || perImage < 1 || batchSize < 1)
             throw new ArgumentOutOfRangeException(nameof(count), "Count, patches per image and batch size must be at least 1.");
-        if (iouThreshold is < 0 or > 1)
-            throw new ArgumentOutOfRangeException(nameof(iouThreshold), $"The overlap threshold is an IoU in [0, 1]; got {iouThreshold}.");
-        if (channels.Count == 0)
-            throw new ArgumentException("Name at least one channel.", nameof(channels));
-        var field = ReceptiveField.Of(ReceptiveField.PathTo(model, layer));
-        using var scores = Scan(model, views, layer, channels, batchSize);   // V x K x rows x columns
-        int rows = (int)scores.shape[2], columns = (int)scores.shape[3];
-        int viewHeight = (int)views.Pixels.shape[2], viewWidth = (int)views.Pixels.shape[3];
-        // Every view has the same size, so one table of receptive-field boxes serves all.
-        var boxes = Enumerable.Range(0, rows * columns).Select(p =>
-        {
-            var (left, top, width, height) = field.Box(p / columns, p % columns, viewHeight, viewWidth);
-            return new Region(left, top, width, height);
-        }).ToArray();
-        var viewsOf = Enumerable.Range(0, views.ImageSizes.Count).Select(i => new List<int>()).ToArray();
-        for (int v = 0; v < views.Views.Count; v++)
-            viewsOf[views.Views[v].Image].Add(v);
+        using var scan = Scan(model, views, layer, [channel], batchSize);
+        return scan.Top(channel, count, iouThreshold, perImage);
+    }
 
-        var result = new List<List<Patch>>();
-        for (int k = 0; k < channels.Count; k++)
+    /// <summary>
+    /// Runs every view through the network once (in batches of <paramref name="batchSize"/>) and keeps
+    /// <paramref name="channels"/> of <paramref name="layer"/> (all of them when null) for the questions of
+    /// <see cref="LayerScan"/>. The scan refers to <paramref name="views"/>: keep them until it is disposed.
+    /// </summary>
+    public static LayerScan Scan(VisionModel model, CandidateViews views, string layer, IReadOnlyList<int>? channels = null, int batchSize = 32)
+    {
+        if (batchSize < 1)
+            throw new ArgumentOutOfRangeException(nameof(batchSize), "The batch size must be at least 1.");
+        if (channels is { Count: 0 })
+            throw new ArgumentException("Name at least one channel, or none (null) for all.", nameof(channels));
+        var field = ReceptiveField.Of(ReceptiveField.PathTo(model, layer));   // an unknown layer fails here with the valid names
+        long total = views.Pixels.shape[0];
+        var parts = new List<Tensor>();
+        using var scope = NewDisposeScope();
+        using var progress = ProgressDisplay.Start($"Scanning {layer}", (int)total);
+        for (long start = 0; start < total; start += batchSize)
         {
-            float[] values;   // view-major, then row, then column
-            using (NewDisposeScope())
-                values = scores[.., k].contiguous().data<float>().ToArray();
-            var patches = new List<Patch>();
-            for (int image = 0; image < viewsOf.Length; image++)
-            {
-                var (imageWidth, imageHeight) = views.ImageSizes[image];
-                var candidates = viewsOf[image].SelectMany(v => Enumerable.Range(v * rows * columns, rows * columns));
-                Region InImage(int c) => views.Views[c / (rows * columns)].ToImage(boxes[c % (rows * columns)], imageWidth, imageHeight);
-                var order = candidates.OrderByDescending(c => values[c]).ThenBy(c => c);
-                foreach (int c in Suppress(order, InImage, iouThreshold, perImage))
-                {
-                    int v = c / (rows * columns), p = c % (rows * columns);
-                    patches.Add(new Patch(image, InImage(c), values[c], p / columns, p % columns, v, boxes[p]));
-                }
-            }
-            result.Add(patches.OrderByDescending(p => p.Activation).ThenBy(p => p.Image).Take(count).ToList());
+            long size = Math.Min(batchSize, total - start);
+            using var maps = model.Activations(views.Pixels.narrow(0, start, size).to(model.Device), layer)[layer];   // captured outputs belong to no scope
+            if (maps.dim() != 4)
+                throw new ArgumentException($"Layer '{layer}' gives [{string.Join(", ", maps.shape)}], not feature maps N x C x H x W; pick a convolutional layer.", nameof(layer));
+            channels ??= Enumerable.Range(0, (int)maps.shape[1]).ToList();
+            if (channels.Where(c => c < 0 || c >= maps.shape[1]).Select(c => (int?)c).FirstOrDefault() is int bad)
+                throw new ArgumentOutOfRangeException(nameof(channels), $"Layer '{layer}' has {maps.shape[1]} channels of feature maps; channel {bad} does not exist.");
+            var index = tensor(channels.Select(c => (long)c).ToArray(), device: maps.device);
+            parts.Add(maps.index_select(1, index).cpu());
+            progress.Report((int)(start + size));
         }
-        return result;
+        return new LayerScan(views, layer, channels!, cat(parts, 0).MoveToOuterDisposeScope(), field);
     }
 
     /// <summary>Each patch cut out of its image, with its activation as caption (the R-CNN figure's rows).</summary>
@@ -271,30 +342,8 @@ public static class TopPatches
             Boxes = [new Box(p.Region.Left, p.Region.Top, p.Region.Width, p.Region.Height, $"{p.Activation:F1}")],
         }).ToList();
 
-    /// <summary>The chosen channels of <paramref name="layer"/> for every view, V x K x rows x columns on the CPU.</summary>
-    static Tensor Scan(VisionModel model, CandidateViews views, string layer, IReadOnlyList<int> channels, int batchSize)
-    {
-        long total = views.Pixels.shape[0];
-        var parts = new List<Tensor>();
-        using var scope = NewDisposeScope();
-        using var progress = ProgressDisplay.Start($"Scanning {layer}", (int)total);
-        for (long start = 0; start < total; start += batchSize)
-        {
-            long size = Math.Min(batchSize, total - start);
-            using var maps = model.Activations(views.Pixels.narrow(0, start, size).to(model.Device), layer)[layer];   // captured outputs belong to no scope
-            if (maps.dim() != 4)
-                throw new ArgumentException($"Layer '{layer}' gives [{string.Join(", ", maps.shape)}], not feature maps N x C x H x W; pick a convolutional layer.", nameof(layer));
-            if (channels.Where(c => c < 0 || c >= maps.shape[1]).Select(c => (int?)c).FirstOrDefault() is int bad)
-                throw new ArgumentOutOfRangeException(nameof(channels), $"Layer '{layer}' has {maps.shape[1]} channels of feature maps; channel {bad} does not exist.");
-            var index = tensor(channels.Select(c => (long)c).ToArray(), device: maps.device);
-            parts.Add(maps.index_select(1, index).cpu());
-            progress.Report((int)(start + size));
-        }
-        return cat(parts, 0).MoveToOuterDisposeScope();
-    }
-
     /// <summary>Greedy suppression over candidates given strongest first; stops once <paramref name="limit"/> are kept.</summary>
-    static List<int> Suppress(IEnumerable<int> strongestFirst, Func<int, Region> region, double iouThreshold, int limit)
+    internal static List<int> Suppress(IEnumerable<int> strongestFirst, Func<int, Region> region, double iouThreshold, int limit)
     {
         var kept = new List<int>();
         var keptRegions = new List<Region>();

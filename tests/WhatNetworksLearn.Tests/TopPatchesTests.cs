@@ -143,7 +143,8 @@ public class TopPatchesTests
         var photos = Enumerable.Range(0, 5).Select(i => sample.Images[i]).ToList();
         using var views = CandidateViews.Of(model, photos, [28, 56], overlap: 0.25);
         int[] channels = [3, 17, 40];
-        var together = TopPatches.Find(model, views, "relu3", channels, count: 6, perImage: 2, batchSize: 64);
+        using var scan = TopPatches.Scan(model, views, "relu3", channels, batchSize: 64);
+        var together = channels.Select(c => scan.Top(c, count: 6, perImage: 2)).ToList();
         foreach (int batchSize in new[] { 1, 7 })
             for (int k = 0; k < channels.Length; k++)
             {
@@ -180,6 +181,33 @@ public class TopPatchesTests
         }
         var crops = TopPatches.Crops(photos, patches);
         Assert.Equal(patches.Select(p => (long)p.Region.Width), crops.Select(c => c.Image.shape[2]));
+        foreach (var t in photos)
+            t.Dispose();
+    }
+
+    [Fact]
+    public void A_scan_gives_each_channels_peak_over_all_views_of_each_image()
+    {
+        using var model = FashionCnn.Load(CPU);
+        using var sample = FashionMnist.LoadSample(limit: 4);
+        var photos = Enumerable.Range(0, 4).Select(i => sample.Images[i]).ToList();
+        using var views = CandidateViews.Of(model, photos, [28, 42]);
+        using var scan = TopPatches.Scan(model, views, "relu2", batchSize: 3);
+        Assert.Equal(Enumerable.Range(0, 64), scan.Channels);
+        using var peaks = scan.PeakPerImage();
+        Assert.Equal(new long[] { 4, 64 }, peaks.shape);
+        using var maps = model.Activations(views.Pixels, "relu2")["relu2"];
+        using var scope = NewDisposeScope();
+        for (int image = 0; image < 4; image++)
+        {
+            var own = tensor(views.Views.Select((v, i) => (v, i)).Where(x => x.v.Image == image).Select(x => (long)x.i).ToArray());
+            Assert.True(peaks[image].allclose(maps.index_select(0, own).amax([0, 2, 3]), atol: 1e-5));
+        }
+        // The top patch of a channel is its peak in the image it comes from.
+        var top = scan.Top(9, count: 1)[0];
+        Assert.Equal(peaks[top.Image, 9].item<float>(), top.Activation);
+        using var some = TopPatches.Scan(model, views, "relu2", [1, 2]);
+        Assert.Contains("was not scanned", Assert.Throws<ArgumentOutOfRangeException>(() => some.Top(9)).Message);
         foreach (var t in photos)
             t.Dispose();
     }
