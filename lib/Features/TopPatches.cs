@@ -203,6 +203,32 @@ public sealed class LayerScan : IDisposable
     }
 
     /// <summary>
+    /// Channels that each prefer one image: for up to <paramref name="count"/> different images, the scanned channel
+    /// whose peak on that image (<see cref="PeakPerImage"/>) exceeds its peak on every other image by the largest
+    /// factor, most selective first. A way to pick units to look at without looking first.
+    /// </summary>
+    public List<(int Channel, int Image, float Preference)> MostSelective(int count)
+    {
+        if (count < 1)
+            throw new ArgumentOutOfRangeException(nameof(count), "Ask for at least one channel.");
+        if (viewsOf.Length < 2)
+            throw new InvalidOperationException("Preferring one image needs at least two images.");
+        using var scope = NewDisposeScope();
+        var ranked = PeakPerImage().sort(0, descending: true);
+        var preference = (ranked.Values[0] / ranked.Values[1].clamp_min(1e-6f)).data<float>().ToArray();
+        var favourite = ranked.Indices[0].data<long>().ToArray();
+        var peak = ranked.Values[0].data<float>().ToArray();
+        return Enumerable.Range(0, Channels.Count)
+            .Where(k => peak[k] > 0)
+            .GroupBy(k => (int)favourite[k])
+            .Select(g => g.OrderByDescending(k => preference[k]).ThenBy(k => k).First())
+            .OrderByDescending(k => preference[k]).ThenBy(k => k)
+            .Take(count)
+            .Select(k => (Channels[k], (int)favourite[k], preference[k]))
+            .ToList();
+    }
+
+    /// <summary>
     /// The <paramref name="count"/> regions where <paramref name="channel"/> responds most, at most
     /// <paramref name="perImage"/> from one image. Non-maximum suppression compares the regions of one image across all
     /// its views, in the image's own pixels, dropping a region whose IoU with a stronger one exceeds

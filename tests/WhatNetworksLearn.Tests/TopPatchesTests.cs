@@ -213,6 +213,35 @@ public class TopPatchesTests
     }
 
     [Fact]
+    public void The_most_selective_channels_each_prefer_a_different_image_most_strongly()
+    {
+        using var model = FashionCnn.Load(CPU);
+        using var sample = FashionMnist.LoadSample(limit: 8);
+        using var views = CandidateViews.Whole(sample.Images);
+        using var scan = TopPatches.Scan(model, views, "relu3");
+        var chosen = scan.MostSelective(5);
+        Assert.Equal(5, chosen.Count);
+        Assert.Equal(5, chosen.Select(c => c.Image).Distinct().Count());
+        Assert.Equal(chosen.Select(c => c.Preference).OrderByDescending(p => p), chosen.Select(c => c.Preference));
+        // Brute force from the peaks: each channel's favourite image and how far it leads the runner-up.
+        using var peaks = scan.PeakPerImage();
+        var table = peaks.data<float>().ToArray();
+        int images = 8, channels = 128;
+        (int Image, float Preference) Of(int channel)
+        {
+            var column = Enumerable.Range(0, images).Select(i => table[i * channels + channel]).ToArray();
+            var order = Enumerable.Range(0, images).OrderByDescending(i => column[i]).ToArray();
+            return (order[0], column[order[0]] / Math.Max(column[order[1]], 1e-6f));
+        }
+        foreach (var (channel, image, preference) in chosen)
+        {
+            Assert.Equal((image, preference), Of(channel));
+            // No other channel that prefers the same image prefers it more.
+            Assert.All(Enumerable.Range(0, channels).Where(c => Of(c).Image == image), c => Assert.True(Of(c).Preference <= preference));
+        }
+    }
+
+    [Fact]
     public void Views_refuse_what_they_cannot_cut()
     {
         using var model = ToyModels.BrightnessWindows();
