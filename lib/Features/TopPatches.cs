@@ -32,9 +32,10 @@ public sealed record Patch(int Image, Region Region, float Activation, int Y, in
 
 /// <summary>
 /// One candidate view of an image: the image scaled by <see cref="ScaleX"/> and <see cref="ScaleY"/> (scaled pixels per
-/// original pixel), then cut to <see cref="Crop"/>, a region of the scaled image.
+/// original pixel) so that its shorter side is <see cref="ShorterSide"/> pixels, then cut to <see cref="Crop"/>, a
+/// region of the scaled image.
 /// </summary>
-public sealed record View(int Image, Region Crop, double ScaleX, double ScaleY)
+public sealed record View(int Image, Region Crop, double ScaleX, double ScaleY, int ShorterSide)
 {
     /// <summary>
     /// A region of this view (in the view's pixels) as the region of the original image it shows: shifted by the crop,
@@ -87,7 +88,7 @@ public sealed class CandidateViews : IDisposable
         if (images.dim() != 4 || images.shape[0] == 0)
             throw new ArgumentException($"Expected a non-empty batch of images N x C x H x W; got [{string.Join(", ", images.shape)}].", nameof(images));
         int n = (int)images.shape[0], height = (int)images.shape[2], width = (int)images.shape[3];
-        var views = Enumerable.Range(0, n).Select(i => new View(i, new Region(0, 0, width, height), 1, 1)).ToList();
+        var views = Enumerable.Range(0, n).Select(i => new View(i, new Region(0, 0, width, height), 1, 1, Math.Min(width, height))).ToList();
         return new CandidateViews(images, views, Enumerable.Repeat((width, height), n).ToList(), ownsPixels: false);
     }
 
@@ -129,7 +130,7 @@ public sealed class CandidateViews : IDisposable
                 foreach (int top in Offsets(scaledHeight, size, stride))
                     foreach (int left in Offsets(scaledWidth, size, stride))
                     {
-                        views.Add(new View(i, new Region(left, top, size, size), (double)scaledWidth / width, (double)scaledHeight / height));
+                        views.Add(new View(i, new Region(left, top, size, size), (double)scaledWidth / width, (double)scaledHeight / height, side));
                         crops.Add(scaled[0, .., top..(top + size), left..(left + size)]);
                     }
             }
@@ -357,6 +358,18 @@ public static class TopPatches
 
     /// <summary>Each patch's whole photo with its region drawn as a box labelled with the activation.</summary>
     public static List<Tile> Boxes(IReadOnlyList<Tensor> photos, IEnumerable<Patch> patches) => Boxes(i => photos[i], patches);
+
+    /// <summary>
+    /// One tile per photo that holds any of the patches, in order of its strongest patch, with all its patches drawn as
+    /// boxes labelled with their activation: how the regions kept by non-maximum suppression lie in one photo.
+    /// </summary>
+    public static List<Tile> BoxesPerImage(IReadOnlyList<Tensor> photos, IEnumerable<Patch> patches) =>
+        patches.GroupBy(p => p.Image)
+            .OrderByDescending(g => g.Max(p => p.Activation))
+            .Select(g => new Tile(photos[g.Key], $"image {g.Key}")
+            {
+                Boxes = g.Select(p => new Box(p.Region.Left, p.Region.Top, p.Region.Width, p.Region.Height, $"{p.Activation:F1}")).ToList(),
+            }).ToList();
 
     static List<Tile> Crops(Func<int, Tensor> image, IEnumerable<Patch> patches) =>
         patches.Select(p => new Tile(image(p.Image)[.., p.Region.Top..(p.Region.Top + p.Region.Height), p.Region.Left..(p.Region.Left + p.Region.Width)],

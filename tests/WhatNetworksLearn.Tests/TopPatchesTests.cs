@@ -38,6 +38,7 @@ public class TopPatchesTests
         Assert.Equal(2 + 8 + 15, views.Views.Count);
         Assert.Equal(new long[] { 25, 1, 32, 32 }, views.Pixels.shape);
         Assert.Equal((60, 40), views.ImageSizes[0]);
+        Assert.Equal([32, 32, 48, 48, 48, 48, 48, 48, 48, 48], views.Views.Take(10).Select(v => v.ShorterSide));
         using var scope = NewDisposeScope();
         foreach (int side in sides)
         {
@@ -181,6 +182,10 @@ public class TopPatchesTests
         }
         var crops = TopPatches.Crops(photos, patches);
         Assert.Equal(patches.Select(p => (long)p.Region.Width), crops.Select(c => c.Image.shape[2]));
+        var perImage = TopPatches.BoxesPerImage(photos, patches);
+        Assert.Equal(patches.Select(p => p.Image).Distinct().Count(), perImage.Count);
+        Assert.Equal(patches.Count, perImage.Sum(t => t.Boxes.Count));
+        Assert.Equal(patches.Count(p => p.Image == patches[0].Image), perImage[0].Boxes.Count);
         foreach (var t in photos)
             t.Dispose();
     }
