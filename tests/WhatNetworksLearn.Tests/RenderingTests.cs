@@ -92,6 +92,17 @@ public class RenderingTests
     }
 
     [Fact]
+    public void A_white_box_shows_on_a_white_image()
+    {
+        using var white = ones(3, 40, 40);
+        var figure = Plot.Grid([new Tile(white) { Boxes = [new Box(10, 10, 20, 20)] }], "", columns: 1, tileSize: 40);
+        using var bitmap = SKBitmap.Decode(figure.Png);
+        // Margin 8: the box's left edge runs down x = 18, its rim darkens the pixels beside it.
+        Assert.True(bitmap.GetPixel(16, 28).Red < 200, $"The rim is {bitmap.GetPixel(16, 28)}.");
+        Assert.Equal(new SKColor(255, 255, 255), bitmap.GetPixel(28, 28));   // inside the box the image is untouched
+    }
+
+    [Fact]
     public void Figure_titles_become_file_names()
     {
         Assert.Equal("a-sample-photo-chelsea-the-cat", Figure.MakeSlug("A sample photo: Chelsea the cat"));
