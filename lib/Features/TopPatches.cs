@@ -159,7 +159,7 @@ public sealed class CandidateViews : IDisposable
 /// <summary>
 /// The responses of some channels of one layer over a set of candidate views, from one pass through the network, so
 /// that several questions can be asked of it: each channel's top regions (<see cref="Top"/>), and how strongly each
-/// channel responds anywhere in each image (<see cref="PeakPerImage"/>). Made by <see cref="TopPatches.Scan"/>.
+/// channel responds anywhere in each image (<see cref="PeakPerImage"/>). Made by <see cref="TopPatches.Scan(VisionModel, CandidateViews, string, IReadOnlyList{int}?, int)"/>.
 /// </summary>
 public sealed class LayerScan : IDisposable
 {
@@ -301,7 +301,7 @@ public static class TopPatches
     /// <summary>
     /// As <see cref="Find(VisionModel, Tensor, string, int, int, double, int, int)"/>, over candidate views (for
     /// example photos at several scales); see <see cref="LayerScan.Top"/>. To ask about several channels, scan once
-    /// with <see cref="Scan"/>.
+    /// with <see cref="Scan(VisionModel, CandidateViews, string, IReadOnlyList{int}?, int)"/>.
     /// </summary>
     public static List<Patch> Find(VisionModel model, CandidateViews views, string layer, int channel, int count = 8,
         double iouThreshold = 0.3, int perImage = 1, int batchSize = 32)
@@ -319,29 +319,57 @@ public static class TopPatches
     /// </summary>
     public static LayerScan Scan(VisionModel model, CandidateViews views, string layer, IReadOnlyList<int>? channels = null, int batchSize = 32)
     {
-        if (batchSize < 1)
-            throw new ArgumentOutOfRangeException(nameof(batchSize), "The batch size must be at least 1.");
         if (channels is { Count: 0 })
             throw new ArgumentException("Name at least one channel, or none (null) for all.", nameof(channels));
-        var field = ReceptiveField.Of(ReceptiveField.PathTo(model, layer));   // an unknown layer fails here with the valid names
+        return Scan(model, views, [layer], channels, batchSize)[layer];
+    }
+
+    /// <summary>
+    /// As <see cref="Scan(VisionModel, CandidateViews, string, IReadOnlyList{int}?, int)"/> for several layers at once,
+    /// all their channels, from one pass of the views through the network: one scan per layer, by name.
+    /// </summary>
+    public static Dictionary<string, LayerScan> Scan(VisionModel model, CandidateViews views, IReadOnlyList<string> layers, int batchSize = 32) =>
+        Scan(model, views, layers, null, batchSize);
+
+    static Dictionary<string, LayerScan> Scan(VisionModel model, CandidateViews views, IReadOnlyList<string> layers, IReadOnlyList<int>? channels, int batchSize)
+    {
+        if (batchSize < 1)
+            throw new ArgumentOutOfRangeException(nameof(batchSize), "The batch size must be at least 1.");
+        if (layers.Count == 0 || layers.Distinct().Count() != layers.Count)
+            throw new ArgumentException($"Name each layer to scan once; got [{string.Join(", ", layers)}].", nameof(layers));
+        // An unknown layer fails here with the valid names.
+        var fields = layers.ToDictionary(layer => layer, layer => ReceptiveField.Of(ReceptiveField.PathTo(model, layer)));
+        var kept = layers.ToDictionary(layer => layer, _ => channels);
+        var parts = layers.ToDictionary(layer => layer, _ => new List<Tensor>());
         long total = views.Pixels.shape[0];
-        var parts = new List<Tensor>();
         using var scope = NewDisposeScope();
-        using var progress = ProgressDisplay.Start($"Scanning {layer}", (int)total);
+        using var progress = ProgressDisplay.Start($"Scanning {string.Join(", ", layers)}", (int)total);
         for (long start = 0; start < total; start += batchSize)
         {
             long size = Math.Min(batchSize, total - start);
-            using var maps = model.Activations(views.Pixels.narrow(0, start, size).to(model.Device), layer)[layer];   // captured outputs belong to no scope
-            if (maps.dim() != 4)
-                throw new ArgumentException($"Layer '{layer}' gives [{string.Join(", ", maps.shape)}], not feature maps N x C x H x W; pick a convolutional layer.", nameof(layer));
-            channels ??= Enumerable.Range(0, (int)maps.shape[1]).ToList();
-            if (channels.Where(c => c < 0 || c >= maps.shape[1]).Select(c => (int?)c).FirstOrDefault() is int bad)
-                throw new ArgumentOutOfRangeException(nameof(channels), $"Layer '{layer}' has {maps.shape[1]} channels of feature maps; channel {bad} does not exist.");
-            var index = tensor(channels.Select(c => (long)c).ToArray(), device: maps.device);
-            parts.Add(maps.index_select(1, index).cpu());
+            var outputs = model.Activations(views.Pixels.narrow(0, start, size).to(model.Device), [.. layers]);   // captured outputs belong to no scope
+            try
+            {
+                foreach (var layer in layers)
+                {
+                    var maps = outputs[layer];
+                    if (maps.dim() != 4)
+                        throw new ArgumentException($"Layer '{layer}' gives [{string.Join(", ", maps.shape)}], not feature maps N x C x H x W; pick a convolutional layer.", nameof(layers));
+                    var chosen = kept[layer] ??= Enumerable.Range(0, (int)maps.shape[1]).ToList();
+                    if (chosen.Where(c => c < 0 || c >= maps.shape[1]).Select(c => (int?)c).FirstOrDefault() is int bad)
+                        throw new ArgumentOutOfRangeException(nameof(channels), $"Layer '{layer}' has {maps.shape[1]} channels of feature maps; channel {bad} does not exist.");
+                    var index = tensor(chosen.Select(c => (long)c).ToArray(), device: maps.device);
+                    parts[layer].Add(maps.index_select(1, index).cpu());
+                }
+            }
+            finally
+            {
+                foreach (var output in outputs.Values)
+                    output.Dispose();
+            }
             progress.Report((int)(start + size));
         }
-        return new LayerScan(views, layer, channels!, cat(parts, 0).MoveToOuterDisposeScope(), field);
+        return layers.ToDictionary(layer => layer, layer => new LayerScan(views, layer, kept[layer]!, cat(parts[layer], 0).MoveToOuterDisposeScope(), fields[layer]));
     }
 
     /// <summary>Each patch cut out of its image, with its activation as caption (the R-CNN figure's rows).</summary>

@@ -208,6 +208,13 @@ public class TopPatchesTests
             var own = tensor(views.Views.Select((v, i) => (v, i)).Where(x => x.v.Image == image).Select(x => (long)x.i).ToArray());
             Assert.True(peaks[image].allclose(maps.index_select(0, own).amax([0, 2, 3]), atol: 1e-5));
         }
+        // Two layers from one pass give what each gives alone.
+        var both = TopPatches.Scan(model, views, ["relu1", "relu2"], batchSize: 5);
+        Assert.True(both["relu2"].Maps.allclose(scan.Maps, atol: 1e-6));
+        using (var relu1 = TopPatches.Scan(model, views, "relu1"))
+            Assert.True(both["relu1"].Maps.allclose(relu1.Maps, atol: 1e-6));
+        foreach (var s in both.Values)
+            s.Dispose();
         // The top patch of a channel is its peak in the image it comes from.
         var top = scan.Top(9, count: 1)[0];
         Assert.Equal(peaks[top.Image, 9].item<float>(), top.Activation);
