@@ -96,29 +96,41 @@ public sealed class UnitGradient(VisionModel model, ReluBackward rule) : IAttrib
 
     /// <summary>
     /// The lecture's figure for one unit: the image regions that excite <paramref name="channel"/> of
-    /// <paramref name="layer"/> most (<see cref="TopPatches.Find"/>) and, for each, the pattern the rule's gradient of
-    /// that neuron draws, cut to the same receptive field. Returns the patches and two rows of tiles. With few images,
-    /// allow several regions per image (<paramref name="perImage"/>); they are kept apart by non-maximum suppression.
-    /// The patterns are drawn by <see cref="Picture"/> with <paramref name="clipQuantile"/>.
+    /// <paramref name="layer"/> most (<see cref="TopPatches.Find(VisionModel, Tensor, string, int, int, double, int, int)"/>)
+    /// and, for each, the pattern the rule's gradient of that neuron draws, cut to the same receptive field. Returns the
+    /// patches and two rows of tiles. With few images, allow several regions per image (<paramref name="perImage"/>);
+    /// they are kept apart by non-maximum suppression. The patterns are drawn by <see cref="Picture"/> with
+    /// <paramref name="clipQuantile"/>. For photos at several scales, find the patches over <see cref="CandidateViews"/>
+    /// and call <see cref="Patterns"/>.
     /// </summary>
     public (List<Patch> Patches, List<Tile> Patterns, List<Tile> Crops) TopPatterns(Tensor images, string layer, int channel, int count = 8,
         int perImage = 1, double clipQuantile = 0.99)
     {
-        var patches = TopPatches.Find(model, images, layer, channel, count, perImage: perImage);
+        using var views = CandidateViews.Whole(images);
+        var patches = TopPatches.Find(model, views, layer, channel, count, perImage: perImage);
+        return (patches, Patterns(views, layer, channel, patches, clipQuantile), TopPatches.Crops(images, patches));
+    }
+
+    /// <summary>
+    /// For each patch found by <see cref="TopPatches"/> over <paramref name="views"/>, the pattern the rule's gradient of
+    /// its neuron draws: computed on the view in which the unit saw the region (one backward pass for all patches), cut
+    /// to the region in that view, drawn by <see cref="Picture"/> with <paramref name="clipQuantile"/>.
+    /// </summary>
+    public List<Tile> Patterns(CandidateViews views, string layer, int channel, IReadOnlyList<Patch> patches, double clipQuantile = 0.99)
+    {
+        if (patches.Count == 0)
+            return [];
         var patterns = new List<Tile>();
-        using (var scope = NewDisposeScope())
+        using var scope = NewDisposeScope();
+        var chosen = views.Pixels.index_select(0, tensor(patches.Select(p => (long)p.View).ToArray(), device: views.Pixels.device));
+        var gradients = Of(chosen, layer, channel, patches.Select(p => (p.Y, p.X)).ToList());
+        foreach (var (p, i) in patches.Select((p, i) => (p, i)))
         {
-            var chosen = stack(patches.Select(p => images[p.Image]));
-            var gradients = Of(chosen, layer, channel, patches.Select(p => (p.Y, p.X)).ToList());
-            foreach (var (p, i) in patches.Select((p, i) => (p, i)))
-            {
-                var r = p.Region;
-                var cut = gradients[i, .., r.Top..(r.Top + r.Height), r.Left..(r.Left + r.Width)];
-                patterns.Add(new Tile(Picture(cut, clipQuantile).MoveToOuterDisposeScope(), $"{Rule}"));
-            }
+            var r = p.InView;
+            var cut = gradients[i, .., r.Top..(r.Top + r.Height), r.Left..(r.Left + r.Width)];
+            patterns.Add(new Tile(Picture(cut, clipQuantile).MoveToOuterDisposeScope(), $"{Rule}"));
         }
-        // The crops are views of the images, made outside the scope so that they outlive it.
-        return (patches, patterns, TopPatches.Crops(images, patches));
+        return patterns;
     }
 
     /// <summary>

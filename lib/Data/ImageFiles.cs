@@ -35,6 +35,22 @@ public static class ImageFiles
         return Pixels.FromBitmap(bitmap);
     }
 
+    /// <summary>
+    /// Every PNG and JPEG file of <paramref name="folder"/>, in the ordinal order of their names, each as its name and a
+    /// 3 x H x W tensor (<see cref="Load"/>). The kit's photos are <c>LoadFolder(Kit.DataPath("images"))</c>.
+    /// </summary>
+    public static List<(string Name, Tensor Image)> LoadFolder(string folder)
+    {
+        if (!Directory.Exists(folder))
+            throw new DirectoryNotFoundException($"No folder at {Path.GetFullPath(folder)}.");
+        var files = Directory.GetFiles(folder)
+            .Where(f => Path.GetExtension(f).ToLowerInvariant() is ".png" or ".jpg" or ".jpeg")
+            .OrderBy(f => Path.GetFileName(f), StringComparer.Ordinal).ToList();
+        if (files.Count == 0)
+            throw new FileNotFoundException($"{Path.GetFullPath(folder)} holds no PNG or JPEG file.");
+        return files.Select(f => (Path.GetFileName(f), Load(f))).ToList();
+    }
+
     /// <summary>The image as a 1 x H x W tensor: the luma of its colours (ITU-R BT.601 weights).</summary>
     public static Tensor LoadGrey(string path)
     {

@@ -39,6 +39,25 @@ public static class Filters
     }
 
     /// <summary>
+    /// For each filter of <paramref name="weights"/> (out-channels x in-channels x k x k), how alike neighbouring weights
+    /// are: the mean product of horizontally and of vertically adjacent weights, after removing the filter's mean,
+    /// divided by the filter's mean square (its lag-one autocorrelation). Near 1 for a smooth pattern such as a broad
+    /// edge or blob, near 0 for noise, -1 for a checkerboard. One value per filter.
+    /// </summary>
+    public static Tensor NeighbourCorrelation(Tensor weights)
+    {
+        if (weights.dim() != 4 || weights.shape[2] < 2 || weights.shape[3] < 2)
+            throw new ArgumentException($"Expected filters out x in x k x k with k of at least 2; got [{string.Join(", ", weights.shape)}].", nameof(weights));
+        using var scope = NewDisposeScope();
+        var w = weights.detach().cpu().to_type(ScalarType.Float64);
+        var centred = w - w.mean([1, 2, 3], keepdim: true);
+        var across = (centred[.., .., .., 1..] * centred[.., .., .., ..^1]).mean([1, 2, 3]);
+        var down = (centred[.., .., 1.., ..] * centred[.., .., ..^1, ..]).mean([1, 2, 3]);
+        var meanSquare = (centred * centred).mean([1, 2, 3]).clamp_min(1e-30);
+        return ((across + down) / 2 / meanSquare).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// Deeper filters, one tile per (filter, input channel) slice, blue for negative and red for positive weights
     /// on one scale per filter: a row per filter, <paramref name="inputChannels"/> slices per row.
     /// </summary>

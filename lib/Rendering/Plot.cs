@@ -10,7 +10,8 @@ public static class Plot
     const int Gap = 6;
     const float TitleSize = 15;
     const float CaptionSize = 11;
-    const int CaptionLineHeight = 14;
+    const float MinimumCaptionSize = 9;
+    const float CaptionLineSpacing = 14f / 11;
 
     /// <summary>One image. Small images are enlarged with square pixels so that they can be seen.</summary>
     public static Figure Image(Tensor image, string title, string? caption = null, int? size = null)
@@ -23,7 +24,8 @@ public static class Plot
 
     /// <summary>
     /// Tiles in rows of <paramref name="columns"/>; each image is scaled to fit a square of
-    /// <paramref name="tileSize"/> pixels, with its caption below.
+    /// <paramref name="tileSize"/> pixels, with its caption below, never cut: the figure's captions share a text size
+    /// small enough (down to 9 pixels) for their words to fit the tile, and wrap onto more lines.
     /// </summary>
     public static Figure Grid(IEnumerable<Tile> tiles, string title, int columns = 8, int tileSize = 96)
     {
@@ -34,10 +36,13 @@ public static class Plot
             throw new ArgumentOutOfRangeException(nameof(columns), "Columns must be at least 1 and the tile size at least 8 pixels.");
         columns = Math.Min(columns, list.Count);
         int rows = (list.Count + columns - 1) / columns;
-        int captionLines = list.Max(t => t.Caption is null ? 0 : t.Caption.Split('\n').Length);
-        int cellHeight = tileSize + captionLines * CaptionLineHeight;
+        // Captions fit their tile: one text size for the whole figure (smaller for narrow tiles), then wrapped.
+        float captionSize = Fonts.SizeToFit(list.Select(t => t.Caption ?? ""), tileSize, CaptionSize, MinimumCaptionSize);
+        using var captionPaint = Fonts.Paint(captionSize, new SKColor(0x33, 0x33, 0x33));
+        var captions = list.Select(t => t.Caption is null ? [] : Fonts.Wrap(t.Caption, captionPaint, tileSize)).ToList();
+        int captionLineHeight = (int)Math.Ceiling(captionSize * CaptionLineSpacing);
+        int cellHeight = tileSize + captions.Max(c => c.Count) * captionLineHeight;
         using var titlePaint = Fonts.Paint(TitleSize, SKColors.Black);
-        using var captionPaint = Fonts.Paint(CaptionSize, new SKColor(0x33, 0x33, 0x33));
         int contentWidth = 2 * Margin + columns * tileSize + (columns - 1) * Gap;
         // A long title widens a narrow figure up to 640 pixels, then wraps onto more lines.
         int width = Math.Max(contentWidth, Math.Min(640, (int)titlePaint.MeasureText(title) + 2 * Margin));
@@ -56,12 +61,8 @@ public static class Plot
             int x = Margin + i % columns * (tileSize + Gap);
             int y = Margin + titleHeight + i / columns * (cellHeight + Gap);
             DrawTile(canvas, list[i], new SKRect(x, y, x + tileSize, y + tileSize));
-            if (list[i].Caption is { } caption)
-            {
-                var lines = caption.Split('\n');
-                for (int l = 0; l < lines.Length; l++)
-                    canvas.DrawText(Fonts.Fit(lines[l], captionPaint, tileSize), x, y + tileSize + (l + 1) * CaptionLineHeight - 3, captionPaint);
-            }
+            for (int l = 0; l < captions[i].Count; l++)
+                canvas.DrawText(captions[i][l], x, y + tileSize + (l + 1) * captionLineHeight - 3, captionPaint);
         }
         using var snapshot = surface.Snapshot();
         using var png = snapshot.Encode(SKEncodedImageFormat.Png, 100);
@@ -110,17 +111,30 @@ public static class Plot
         using var imagePaint = new SKPaint { FilterQuality = scale >= 1 ? SKFilterQuality.None : SKFilterQuality.Medium };
         canvas.DrawBitmap(bitmap, new SKRect(left, top, left + drawnWidth, top + drawnHeight), imagePaint);
 
+        // Boxes, circles and labels have a dark rim, so that they show on light images as well as on dark ones.
         using var stroke = new SKPaint { Color = tile.Color, Style = SKPaintStyle.Stroke, StrokeWidth = 2, IsAntialias = true };
+        using var rim = new SKPaint { Color = Rim, Style = SKPaintStyle.Stroke, StrokeWidth = 4, IsAntialias = true };
+        using var labelBackground = new SKPaint { Color = Rim, Style = SKPaintStyle.Fill };
         using var label = Fonts.Paint(CaptionSize, tile.Color);
         foreach (var box in tile.Boxes)
         {
             var rect = new SKRect(left + box.Left * scale, top + box.Top * scale,
                 left + (box.Left + box.Width) * scale, top + (box.Top + box.Height) * scale);
+            canvas.DrawRect(rect, rim);
             canvas.DrawRect(rect, stroke);
             if (box.Label is not null)
+            {
+                canvas.DrawRect(new SKRect(rect.Left + 1, rect.Top + 1, rect.Left + 4 + label.MeasureText(box.Label), rect.Top + CaptionSize + 4), labelBackground);
                 canvas.DrawText(box.Label, rect.Left + 2, rect.Top + CaptionSize, label);
+            }
         }
         foreach (var mark in tile.Marks)
-            canvas.DrawCircle(left + (mark.X + 0.5f) * scale, top + (mark.Y + 0.5f) * scale, Math.Max(mark.Radius * scale, 4), stroke);
+        {
+            var centre = new SKPoint(left + (mark.X + 0.5f) * scale, top + (mark.Y + 0.5f) * scale);
+            canvas.DrawCircle(centre, Math.Max(mark.Radius * scale, 4), rim);
+            canvas.DrawCircle(centre, Math.Max(mark.Radius * scale, 4), stroke);
+        }
     }
+
+    static readonly SKColor Rim = new(0, 0, 0, 150);
 }

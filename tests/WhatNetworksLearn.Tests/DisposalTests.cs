@@ -42,6 +42,24 @@ public sealed class DisposalTests : IDisposable
     }
 
     [Fact]
+    public void Top_regions_over_views_of_photos_leave_no_tensor_alive()
+    {
+        using var photo = rand(1, 30, 45, generator: new Generator(6));
+        using var other = rand(1, 40, 28, generator: new Generator(7));
+        var guided = new Attribution.UnitGradient(model, Attribution.ReluBackward.Guided);
+        AssertNoGrowth(() =>
+        {
+            using var views = CandidateViews.Of(model, [photo, other], [28, 42]);
+            using var scan = TopPatches.Scan(model, views, "relu2");
+            var patches = scan.Top(3, count: 2, perImage: 2);
+            scan.PeakPerImage().Dispose();
+            scan.MostSelective(1);
+            foreach (var tile in guided.Patterns(views, "relu2", 3, patches))
+                tile.Image.Dispose();
+        });
+    }
+
+    [Fact]
     public void Class_models_and_tsne_leave_no_tensor_alive()
     {
         AssertNoGrowth(() => ActivationMaximization.ClassModels(model, [0, 1], new MaximizationOptions(Steps: 3)).Dispose());

@@ -20,6 +20,42 @@ public class ImagesTests
     }
 
     [Fact]
+    public void Every_photo_loads_and_is_listed_with_its_checksum_and_size_in_the_licences()
+    {
+        var folder = Path.GetDirectoryName(Photo("chelsea.png"))!;
+        var licences = File.ReadAllText(Path.Combine(folder, "LICENSES.md"));
+        var photos = ImageFiles.LoadFolder(folder);
+        Assert.True(photos.Count >= 15, $"Only {photos.Count} photos.");
+        Assert.Equal(photos.Select(p => p.Name).Order(StringComparer.Ordinal), photos.Select(p => p.Name));
+        foreach (var (name, image) in photos)
+        {
+            using (image)
+            {
+                var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(Path.Combine(folder, name))));
+                var row = licences.Split('\n').SingleOrDefault(l => l.StartsWith($"| `{name}` |"));
+                Assert.True(row is not null, $"{name} has no row in LICENSES.md.");
+                Assert.Contains($"`{hash}`", row);
+                Assert.Contains($"| {image.shape[2]} × {image.shape[1]} |", row);
+                Assert.Equal(3, image.shape[0]);
+            }
+        }
+        Assert.Throws<DirectoryNotFoundException>(() => ImageFiles.LoadFolder("/no/such/folder"));
+    }
+
+    [Fact]
+    public void Scale_sets_the_shorter_side_keeps_the_shape_and_converts_channels()
+    {
+        using var fashion = FashionCnn.Load(CPU);
+        using var cat = ImageFiles.Load(Photo("chelsea.png"));   // 3 x 300 x 451
+        using var grey = Images.Scale(cat, fashion, 150);
+        Assert.Equal(new long[] { 1, 1, 150, 226 }, grey.shape);
+        using var tall = cat.transpose(1, 2);                   // 3 x 451 x 300
+        using var scaled = Images.Scale(tall, fashion, 60);
+        Assert.Equal(new long[] { 1, 1, 90, 60 }, scaled.shape);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Images.Scale(cat, fashion, 0));
+    }
+
+    [Fact]
     public void Damaged_and_missing_files_are_named_in_the_error()
     {
         var damaged = Path.GetTempFileName();

@@ -26,11 +26,15 @@ public class NotebookTests
             "six-nearest-neighbours-in-pixel-space-for-comparison", "t-sne-objective-kullback-leibler-divergence-per-iteration",
             "t-sne-map-of-fashion-cnn-s-embeddings-of-2-000-test-images-every-10th-image-drawn", "t-sne-map-of-the-raw-pixels-of-the-same-2-000-images"],
         ["05-top-patches"] = ["top-regions-for-six-relu3-units-of-fashion-cnn-one-row-per-unit-activation-under-each-crop",
-            "where-the-best-regions-lie-in-their-images-box-receptive-field-label-activation"],
-        ["06-guided-backprop"] = ["one-relu3-unit-of-fashion-cnn-three-backward-rules-rows-images-grey-0",
+            "where-the-best-regions-lie-in-their-images-box-receptive-field-label-activation",
+            "top-regions-for-six-layer4-units-of-resnet-18-imagenet-over-16-photos-at-two-scales-one-row-per-unit",
+            "each-unit-s-regions-in-its-favourite-photo-boxes-from-both-scales-labels-activation"],
+        ["06-guided-backprop"] = ["one-neuron-of-resnet-18-s-last-layer-layer4-2-relu2-three-backward-rules-three-photos",
+            "one-relu3-unit-of-fashion-cnn-three-backward-rules-rows-images-grey-0",
             "four-relu3-units-of-fashion-cnn-guided-patterns-above-their-top-crops",
-            "resnet-18-imagenet-two-layer2-units-guided-patterns-above-their-top-crops",
-            "resnet-18-imagenet-three-layer3-units-guided-patterns-above-their-top-crops"],
+            "resnet-18-imagenet-four-layer2-units-guided-patterns-above-their-top-crops",
+            "resnet-18-imagenet-four-layer3-units-guided-patterns-above-their-top-crops",
+            "resnet-18-imagenet-the-predicted-class-s-score-backpropagated-to-the-cat-by-three-rules"],
         ["07-class-saliency"] = ["class-saliency-of-the-predicted-class-for-one-image-gradient-its-magnitude-overlay",
             "class-saliency-maps-of-fashion-cnn-each-image-beside-the-map-of-its-predicted-class",
             "plain-saliency-and-smoothgrad-32-noisy-copies-noise-15-side-by-side"],
@@ -63,7 +67,7 @@ public class NotebookTests
     /// The notebooks with an ImageNet branch. The tests run them on stand-in weights (random, made here), so the branch
     /// must run and must announce the stand-in on screen.
     /// </summary>
-    static readonly HashSet<string> ImageNetNotebooks = ["00-models", "01-occlusion"];
+    static readonly HashSet<string> ImageNetNotebooks = ["00-models", "01-occlusion", "06-guided-backprop"];
 
     const string StandInAnnouncement = "Stand-in weights: the figures are meaningless.";
 

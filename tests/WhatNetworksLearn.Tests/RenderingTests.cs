@@ -92,6 +92,17 @@ public class RenderingTests
     }
 
     [Fact]
+    public void A_white_box_shows_on_a_white_image()
+    {
+        using var white = ones(3, 40, 40);
+        var figure = Plot.Grid([new Tile(white) { Boxes = [new Box(10, 10, 20, 20)] }], "", columns: 1, tileSize: 40);
+        using var bitmap = SKBitmap.Decode(figure.Png);
+        // Margin 8: the box's left edge runs down x = 18, its rim darkens the pixels beside it.
+        Assert.True(bitmap.GetPixel(16, 28).Red < 200, $"The rim is {bitmap.GetPixel(16, 28)}.");
+        Assert.Equal(new SKColor(255, 255, 255), bitmap.GetPixel(28, 28));   // inside the box the image is untouched
+    }
+
+    [Fact]
     public void Figure_titles_become_file_names()
     {
         Assert.Equal("a-sample-photo-chelsea-the-cat", Figure.MakeSlug("A sample photo: Chelsea the cat"));
@@ -103,6 +114,62 @@ public class RenderingTests
     {
         Assert.Equal(["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"], LineChart.Ticks(0, 1).Select(t => t.Label));
         Assert.Equal(["10", "20", "30", "40", "50"], LineChart.Ticks(8, 52).Select(t => t.Label));
+    }
+
+    [Theory]
+    [InlineData(-0.3, 0.7)]
+    [InlineData(-0.61, 0.45)]
+    [InlineData(-1.1, 2.3)]
+    [InlineData(-0.07, 0.05)]
+    [InlineData(-3, 12)]
+    [InlineData(-0.0123, 0.0456)]
+    public void Chart_ticks_never_read_minus_zero(double min, double max)
+    {
+        var ticks = LineChart.Ticks(min, max).ToList();
+        Assert.DoesNotContain(ticks, t => t.Label.StartsWith('-') && double.Parse(t.Label, System.Globalization.CultureInfo.InvariantCulture) == 0);
+        var zero = Assert.Single(ticks, t => t.Value == 0);
+        Assert.Matches("^0(\\.0+)?$", zero.Label);
+        // Every label is its value, rounded to the step's decimals.
+        double step = ticks[1].Value - ticks[0].Value;
+        Assert.All(ticks, t => Assert.Equal(t.Value, double.Parse(t.Label, System.Globalization.CultureInfo.InvariantCulture), step / 100));
+    }
+
+    [Fact]
+    public void Wrapped_text_fits_its_width_and_keeps_every_character()
+    {
+        using var paint = Fonts.Paint(11, SKColors.Black);
+        foreach (var text in new[] { "layer3.1.relu2 #0", "a caption of several words that needs three lines", "first line\nsecond", "abcdefghijklmnopqrstuvwxyz0123456789" })
+        {
+            var lines = Fonts.Wrap(text, paint, 60);
+            Assert.All(lines, l => Assert.True(paint.MeasureText(l) <= 60, $"'{l}' is {paint.MeasureText(l)} px wide."));
+            Assert.Equal(text.Replace(" ", "").Replace("\n", ""), string.Concat(lines).Replace(" ", ""));
+        }
+        // A dotted layer name breaks after a dot, not inside a word.
+        using var small = Fonts.Paint(11, SKColors.Black);
+        Assert.Equal(["layer3.1.", "relu2 #0"], Fonts.Wrap("layer3.1.relu2 #0", small, small.MeasureText("layer3.1.re")));
+    }
+
+    [Fact]
+    public void Caption_text_shrinks_until_its_words_fit_but_no_further_than_the_smallest_size()
+    {
+        using var at11 = Fonts.Paint(11, SKColors.Black);
+        float width = at11.MeasureText("layer3.1.relu2") - 1;
+        float size = Fonts.SizeToFit(["layer3.1.relu2 #0", "short"], width, 11, 9);
+        Assert.True(size < 11);
+        using var chosen = Fonts.Paint(size, SKColors.Black);
+        Assert.True(chosen.MeasureText("layer3.1.relu2") <= width);
+        Assert.Equal(11, Fonts.SizeToFit(["short"], width, 11, 9));
+        Assert.Equal(9, Fonts.SizeToFit(["averyveryverylongwordindeed"], 20, 11, 9));
+    }
+
+    [Fact]
+    public void A_grid_makes_room_for_captions_that_wrap()
+    {
+        using var image = zeros(3, 10, 10);
+        var oneLine = Plot.Grid([new Tile(image, "#0")], "", columns: 1, tileSize: 40);
+        var wrapped = Plot.Grid([new Tile(image, "a caption far too long for forty pixels")], "", columns: 1, tileSize: 40);
+        Assert.Equal(oneLine.Width, wrapped.Width);
+        Assert.True(wrapped.Height >= oneLine.Height + 3 * 11, $"{wrapped.Height} vs {oneLine.Height}: the wrapped caption needs more lines.");
     }
 
     [Fact]
