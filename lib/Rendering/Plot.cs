@@ -78,6 +78,71 @@ public static class Plot
         if (opacity is < 0 or > 1)
             throw new ArgumentOutOfRangeException(nameof(opacity), "Opacity must be between 0 and 1.");
         using var scope = NewDisposeScope();
+        var (rgb, values) = ImageAndMap(image, map);
+        if (normalize)
+            values = Pixels.Normalize(values);
+        var colours = Colormaps.Apply(values, colormap);
+        return (rgb * (1 - opacity) + colours * opacity).clamp(0, 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The image with a signed map laid over it on a fixed scale: <paramref name="map"/> / <paramref name="scale"/>,
+    /// clipped to [-1, 1], is painted red where positive and blue where negative, with an opacity growing with its size
+    /// up to <paramref name="opacity"/>; zero leaves the image as it is. Because the scale is fixed, a small value stays
+    /// faint however small all the values of an image are: noise cannot pass for importance, as it does when each map
+    /// is stretched to its own range. <paramref name="map"/> is H x W, resized to the image if needed. Returns 3 x H x W.
+    /// </summary>
+    public static Tensor SignedOverlay(Tensor image, Tensor map, float scale, float opacity = 0.8f)
+    {
+        if (!float.IsFinite(scale) || scale <= 0)
+            throw new ArgumentOutOfRangeException(nameof(scale), $"The scale is the value painted in full colour and must be positive; got {scale}.");
+        if (opacity is < 0 or > 1)
+            throw new ArgumentOutOfRangeException(nameof(opacity), "Opacity must be between 0 and 1.");
+        using var scope = NewDisposeScope();
+        var (rgb, values) = ImageAndMap(image, map);
+        var v = (values / scale).clamp(-1, 1);
+        var red = tensor(new[] { 0.9f, 0.05f, 0.05f }).reshape(3, 1, 1);
+        var blue = tensor(new[] { 0.1f, 0.35f, 1f }).reshape(3, 1, 1);
+        var colour = where(v.ge(0).unsqueeze(0), red, blue);
+        var alpha = opacity * v.abs().unsqueeze(0);
+        return (rgb * (1 - alpha) + colour * alpha).clamp(0, 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The key of <see cref="SignedOverlay"/>: a strip from −scale (left, full blue) through 0 (the grey underneath) to
+    /// +scale (right, full red), <paramref name="height"/> x <paramref name="width"/> pixels, to show as a tile beside the maps.
+    /// </summary>
+    public static Tensor SignedKey(int height = 24, int width = 160, float opacity = 0.8f)
+    {
+        if (height < 1 || width < 2)
+            throw new ArgumentOutOfRangeException(nameof(width), "The key needs a height of at least 1 and a width of at least 2 pixels.");
+        using var scope = NewDisposeScope();
+        var ramp = linspace(-1, 1, width).unsqueeze(0).expand(height, width);
+        return SignedOverlay(full(3, height, width, 0.5f), ramp, 1, opacity).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Two H x W masks compared pixel by pixel (values above 0.5 are inside): white where both hold the pixel, red where
+    /// only <paramref name="truth"/> does (missed), blue where only <paramref name="mask"/> does (taken wrongly), black
+    /// where neither does. Returns 3 x H x W.
+    /// </summary>
+    public static Tensor MaskComparison(Tensor mask, Tensor truth)
+    {
+        if (mask.dim() != 2 || !mask.shape.SequenceEqual(truth.shape))
+            throw new ArgumentException($"Both masks must be H x W of the same size; got [{string.Join(", ", mask.shape)}] and [{string.Join(", ", truth.shape)}].", nameof(truth));
+        using var scope = NewDisposeScope();
+        var a = mask.detach().cpu().gt(0.5).unsqueeze(0);
+        var b = truth.detach().cpu().gt(0.5).unsqueeze(0);
+        var white = ones(3, 1, 1);
+        var red = tensor(new[] { 0.9f, 0.1f, 0.1f }).reshape(3, 1, 1);
+        var blue = tensor(new[] { 0.2f, 0.45f, 1f }).reshape(3, 1, 1);
+        var black = zeros(3, 1, 1);
+        return where(a.logical_and(b), white, where(b, red, where(a, blue, black))).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The image as 3 x H x W floats and the map as H x W floats of the image's size (bilinear when resized).</summary>
+    static (Tensor Rgb, Tensor Map) ImageAndMap(Tensor image, Tensor map)
+    {
         var chw = Pixels.AsChw(image).to_type(ScalarType.Float32).cpu();
         long height = chw.shape[1], width = chw.shape[2];
         var values = map.detach().cpu().to_type(ScalarType.Float32);
@@ -85,11 +150,7 @@ public static class Plot
             throw new ArgumentException($"Expected a map shaped H x W; got [{string.Join(", ", map.shape)}].", nameof(map));
         if (values.shape[0] != height || values.shape[1] != width)
             values = nn.functional.interpolate(values[TensorIndex.None, TensorIndex.None], [height, width], mode: InterpolationMode.Bilinear, align_corners: false)[0, 0];
-        if (normalize)
-            values = Pixels.Normalize(values);
-        var colours = Colormaps.Apply(values, colormap);
-        var rgb = chw.shape[0] == 1 ? chw.expand(3, height, width) : chw;
-        return (rgb * (1 - opacity) + colours * opacity).clamp(0, 1).MoveToOuterDisposeScope();
+        return (chw.shape[0] == 1 ? chw.expand(3, height, width) : chw, values);
     }
 
     /// <summary>A map of one value per pixel in colour (rescaled to [0,1] first unless <paramref name="normalize"/> is false).</summary>
