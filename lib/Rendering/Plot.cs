@@ -23,9 +23,10 @@ public static class Plot
 
     /// <summary>
     /// Tiles in rows of <paramref name="columns"/>; each image is scaled to fit a square of
-    /// <paramref name="tileSize"/> pixels, with its caption below.
+    /// <paramref name="tileSize"/> pixels, with its caption below. A <paramref name="note"/> is printed under the title:
+    /// the place for a number the figure reports (it does not enter the file name, which comes from the title).
     /// </summary>
-    public static Figure Grid(IEnumerable<Tile> tiles, string title, int columns = 8, int tileSize = 96)
+    public static Figure Grid(IEnumerable<Tile> tiles, string title, int columns = 8, int tileSize = 96, string? note = null)
     {
         var list = tiles.ToList();
         if (list.Count == 0)
@@ -39,10 +40,14 @@ public static class Plot
         using var titlePaint = Fonts.Paint(TitleSize, SKColors.Black);
         using var captionPaint = Fonts.Paint(CaptionSize, new SKColor(0x33, 0x33, 0x33));
         int contentWidth = 2 * Margin + columns * tileSize + (columns - 1) * Gap;
-        // A long title widens a narrow figure up to 640 pixels, then wraps onto more lines.
-        int width = Math.Max(contentWidth, Math.Min(640, (int)titlePaint.MeasureText(title) + 2 * Margin));
+        // A long title or note widens a narrow figure up to 640 pixels, then wraps onto more lines.
+        float heading = Math.Max(titlePaint.MeasureText(title), note is null ? 0 : captionPaint.MeasureText(note));
+        int width = Math.Max(contentWidth, Math.Min(640, (int)Math.Ceiling(heading) + 2 * Margin));
         var titleLines = string.IsNullOrEmpty(title) ? [] : Fonts.Wrap(title, titlePaint, width - 2 * Margin);
+        var noteLines = string.IsNullOrEmpty(note) ? [] : Fonts.Wrap(note, captionPaint, width - 2 * Margin);
         int titleHeight = titleLines.Count == 0 ? 0 : titleLines.Count * ((int)TitleSize + 4) + 6;
+        int noteTop = Margin + titleHeight;
+        titleHeight += noteLines.Count == 0 ? 0 : noteLines.Count * CaptionLineHeight + 6;
         int height = 2 * Margin + titleHeight + rows * cellHeight + (rows - 1) * Gap;
 
         using var surface = SKSurface.Create(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
@@ -50,6 +55,8 @@ public static class Plot
         canvas.Clear(SKColors.White);
         for (int l = 0; l < titleLines.Count; l++)
             canvas.DrawText(titleLines[l], Margin, Margin + TitleSize + l * (TitleSize + 4), titlePaint);
+        for (int l = 0; l < noteLines.Count; l++)
+            canvas.DrawText(noteLines[l], Margin, noteTop + (l + 1) * CaptionLineHeight - 3, captionPaint);
 
         for (int i = 0; i < list.Count; i++)
         {

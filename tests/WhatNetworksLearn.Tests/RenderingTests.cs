@@ -137,6 +137,18 @@ public class RenderingTests
     }
 
     [Fact]
+    public void A_note_under_the_title_adds_its_lines_but_not_to_the_file_name()
+    {
+        using var red = stack([ones(10, 10), zeros(10, 10), zeros(10, 10)]);
+        var plain = Plot.Grid([new Tile(red)], "Title", columns: 1, tileSize: 20);
+        var noted = Plot.Grid([new Tile(red)], "Title", columns: 1, tileSize: 20, note: "mean IoU 0.83");
+        Assert.Equal(plain.Slug, noted.Slug);
+        Assert.Equal(plain.Height + 14 + 6, noted.Height);   // one caption line and its gap
+        using var bitmap = SKBitmap.Decode(noted.Png);
+        Assert.Equal(new SKColor(255, 0, 0), bitmap.GetPixel(18, noted.Height - 18));   // the tile moved down with it
+    }
+
+    [Fact]
     public void Figure_titles_become_file_names()
     {
         Assert.Equal("a-sample-photo-chelsea-the-cat", Figure.MakeSlug("A sample photo: Chelsea the cat"));
