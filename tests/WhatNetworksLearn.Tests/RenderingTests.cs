@@ -48,6 +48,18 @@ public class RenderingTests
         Assert.All(half.data<float>().ToArray(), v => Assert.Equal(0.5f, v));
     }
 
+    [Fact]
+    public void Quantiles_are_values_picked_by_rank()
+    {
+        using var values = tensor(new[] { 5f, 1f, 4f, 2f, 3f }).reshape(1, 5);
+        Assert.Equal(1f, Pixels.Quantile(values, 0));
+        Assert.Equal(3f, Pixels.Quantile(values, 0.5));
+        Assert.Equal(4f, Pixels.Quantile(values, 0.75));   // rank 0.75 x 4 = 3: the fourth smallest
+        Assert.Equal(5f, Pixels.Quantile(values, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Pixels.Quantile(values, 1.5));
+        Assert.Throws<ArgumentException>(() => Pixels.Quantile(zeros(0), 0.5));
+    }
+
     [Theory]
     [InlineData(Colormap.Jet, 0f, 0f, 0f, 0.5f)]
     [InlineData(Colormap.Jet, 0.5f, 0.5f, 1f, 0.5f)]
