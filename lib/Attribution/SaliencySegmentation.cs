@@ -164,34 +164,40 @@ public static class SaliencySegmentation
 
     /// <summary>
     /// Segments the object of class <paramref name="targetClass"/> in <paramref name="image"/> (C x H x W, the model's
-    /// input size): the class saliency map (<see cref="ClassSaliency"/>, with <paramref name="saliencyOptions"/>) gives
-    /// the seeds. With <paramref name="workingSize"/>, image and map are first enlarged (bilinear) to that side: GrabCut's
-    /// colour models and edge terms need more than the 784 pixels of a Fashion-MNIST image to work with.
+    /// input size): <see cref="Prepare"/>, then the cut with <paramref name="options"/>.
     /// </summary>
     public static SegmentationResult Run(VisionModel model, Tensor image, int targetClass, int? workingSize = null,
         SaliencyOptions? saliencyOptions = null, SegmentationOptions? options = null)
+    {
+        var (pixels, saliency) = Prepare(model, image, targetClass, workingSize, saliencyOptions);
+        using (pixels)
+        using (saliency)
+            return Run(pixels, saliency, options);
+    }
+
+    /// <summary>
+    /// The image to cut and its saliency map for class <paramref name="targetClass"/> (<see cref="ClassSaliency"/>, with
+    /// <paramref name="saliencyOptions"/>), ready for <see cref="Run(Tensor, Tensor, SegmentationOptions?)"/>; prepare once
+    /// to try several options on one image. With <paramref name="workingSize"/>, both are first enlarged (bilinear) to that
+    /// side: GrabCut's colour models and edge terms need more than the 784 pixels of a Fashion-MNIST image to work with.
+    /// </summary>
+    public static (Tensor Image, Tensor Saliency) Prepare(VisionModel model, Tensor image, int targetClass, int? workingSize = null,
+        SaliencyOptions? saliencyOptions = null)
     {
         if (image.dim() != 3)
             throw new ArgumentException($"Expected one image C x H x W; got [{string.Join(", ", image.shape)}].", nameof(image));
         if (workingSize is < 8)
             throw new ArgumentOutOfRangeException(nameof(workingSize), $"The working size must be at least 8 pixels; got {workingSize}.");
-        Tensor pixels, saliency;
-        using (var scope = NewDisposeScope())
+        using var scope = NewDisposeScope();
+        var batch = image.unsqueeze(0);
+        var map = new ClassSaliency(model, saliencyOptions).Attribute(batch, targetClass).unsqueeze(1);   // 1 x 1 x H x W
+        var picture = batch.cpu();
+        if (workingSize is { } size)
         {
-            var batch = image.unsqueeze(0);
-            var map = new ClassSaliency(model, saliencyOptions).Attribute(batch, targetClass).unsqueeze(1);   // 1 x 1 x H x W
-            var picture = batch.cpu();
-            if (workingSize is { } size)
-            {
-                picture = nn.functional.interpolate(picture, [size, size], mode: InterpolationMode.Bilinear, align_corners: false).clamp(0, 1);
-                map = nn.functional.interpolate(map, [size, size], mode: InterpolationMode.Bilinear, align_corners: false);
-            }
-            pixels = picture[0].MoveToOuterDisposeScope();
-            saliency = map[0, 0].MoveToOuterDisposeScope();
+            picture = nn.functional.interpolate(picture, [size, size], mode: InterpolationMode.Bilinear, align_corners: false).clamp(0, 1);
+            map = nn.functional.interpolate(map, [size, size], mode: InterpolationMode.Bilinear, align_corners: false);
         }
-        using (pixels)
-        using (saliency)
-            return Run(pixels, saliency, options);
+        return (picture[0].MoveToOuterDisposeScope(), map[0, 0].MoveToOuterDisposeScope());
     }
 
     /// <summary>

@@ -198,5 +198,14 @@ public class SaliencySegmentationTests
         // The map is 10 on the top-left 2 x 2 pixels and 0 elsewhere; enlarged, the top-left corner stays the most salient.
         Assert.Equal(0, result.Saliency.argmax().item<long>() / 32 / 8);
         Assert.Equal((byte)SeedLabel.Foreground, result.Seeds[0, 0].item<byte>());
+        // Prepared once, the same image and map give the same cut.
+        var (picture, saliency) = SaliencySegmentation.Prepare(model, image, 0, workingSize: 32);
+        using (picture)
+        using (saliency)
+        using (var again = SaliencySegmentation.Run(picture, saliency))
+        {
+            Assert.True(again.Image.eq(result.Image).all().item<bool>());
+            Assert.True(again.Mask.eq(result.Mask).all().item<bool>());
+        }
     }
 }
