@@ -86,6 +86,18 @@ public static class FashionMnist
     };
 
     /// <summary>
+    /// The garment's own mask: 1 where a pixel is brighter than <paramref name="threshold"/>, 0 elsewhere (the background
+    /// of Fashion-MNIST is black). Any shape (N x 1 x H x W, 1 x H x W, H x W); the answer has the same shape, as floats.
+    /// Notebooks 07 and 08 measure saliency maps and segmentations against it.
+    /// </summary>
+    public static Tensor GarmentMask(Tensor images, float threshold = 0.1f)
+    {
+        if (threshold is < 0 or >= 1)
+            throw new ArgumentOutOfRangeException(nameof(threshold), $"The threshold is a pixel value and must lie in [0, 1); got {threshold}.");
+        return images.detach().gt(threshold).to_type(ScalarType.Float32);
+    }
+
+    /// <summary>
     /// The 2,000-image sample shipped with the kit (the first 2,000 test images, all ten classes): enough for every
     /// exercise that only probes a network, with no download.
     /// </summary>

@@ -14,9 +14,9 @@ public class NotebookTests
         ["00-setup"] = ["a-sample-photo-chelsea-the-cat", "gradient-of-a-3x3-convolution"],
         ["00-models"] = ["fashion-mnist-test-images-and-fashion-cnn-s-predictions", "training-fashion-cnn-accuracy-per-epoch",
             "photos-as-the-resnet-18-trunk-sees-them-224-x-224-with-cosine-similarity-to-the-cat"],
-        ["01-occlusion"] = ["occlusion-saliency-the-probability-of-the-predicted-class-as-a-grey-patch-slides-over-the-image",
-            "occlusion-maps-for-five-classes-image-then-map-blue-hiding-it-lowers-the-probability",
-            "occlusion-on-a-photo-with-resnet-18"],
+        ["01-occlusion"] = ["occlusion-saliency-the-probability-of-the-predicted-class-as-a-black-patch-slides-over-the-image",
+            "occlusion-maps-of-five-classes-with-a-black-patch-middle-row-and-a-grey-patch-bottom-row-red-hiding-it-lowers-the-probability",
+            "occlusion-on-a-photo-with-resnet-18-a-grey-32-pixel-patch-moved-in-steps-of-16"],
         ["02-filters"] = ["first-layer-filters-of-resnet-18-trained-on-imagenet-64-filters-3-x-7-x-7", "first-layer-filters-of-fashion-cnn-32-filters-1-x-5-x-5",
             "fashion-cnn-conv2-6-filters-their-3-x-3-slices-for-the-first-10-input-channels",
             "resnet-18-layer3-0-conv1-6-filters-3-x-3-slices-for-10-of-128-input-channels"],
@@ -36,11 +36,12 @@ public class NotebookTests
             "resnet-18-imagenet-four-layer3-units-guided-patterns-above-their-top-crops",
             "resnet-18-imagenet-the-predicted-class-s-score-backpropagated-to-the-cat-by-three-rules"],
         ["07-class-saliency"] = ["class-saliency-of-the-predicted-class-for-one-image-gradient-its-magnitude-overlay",
-            "class-saliency-maps-of-fashion-cnn-each-image-beside-the-map-of-its-predicted-class",
-            "plain-saliency-and-smoothgrad-32-noisy-copies-noise-15-side-by-side"],
-        ["08-saliency-segmentation"] = ["saliency-guided-segmentation-of-one-garment-image-saliency-seeds-grabcut-mask-cut-out",
-            "saliency-guided-segmentation-of-six-fashion-mnist-images-image-saliency-object-kept",
-            "segmentation-of-a-photo-from-the-saliency-of-the-resnet-18-trunk-s-features"],
+            "class-saliency-maps-of-fashion-cnn-over-the-images-plain-and-smoothgrad-with-the-share-on-the-garment",
+            "class-saliency-maps-of-resnet-18-on-photos-plain-smoothgrad-and-smoothgrad-over-the-photo"],
+        ["08-saliency-segmentation"] = ["saliency-guided-segmentation-of-one-garment-grabcut-from-seeds-top-row-and-from-the-box-bottom-row",
+            "saliency-guided-segmentation-of-six-fashion-mnist-images-from-the-saliency-s-box-image-and-box-cut-out-cut-vs-garment",
+            "segmentation-of-a-photo-from-the-saliency-of-the-resnet-18-trunk-s-features",
+            "guided-segmentation-of-photos-from-resnet-18-s-class-saliency-seeds-and-cut-outs"],
         ["09-class-models"] = ["class-models-of-fashion-cnn-the-image-each-class-likes-best", "class-models-objective-s-c-i-lambda-i-2-per-step",
             "class-model-of-trouser-with-more-and-more-regularisers", "what-channels-of-resnet-18-look-for-two-of-layer3-two-of-layer4"],
         ["10-deepdream"] = ["deepdream-on-resnet-18-the-photo-a-shallow-layer-s-dream-and-a-deep-layer-s-dream",
@@ -67,7 +68,7 @@ public class NotebookTests
     /// The notebooks with an ImageNet branch. The tests run them on stand-in weights (random, made here), so the branch
     /// must run and must announce the stand-in on screen.
     /// </summary>
-    static readonly HashSet<string> ImageNetNotebooks = ["00-models", "01-occlusion", "06-guided-backprop"];
+    static readonly HashSet<string> ImageNetNotebooks = ["00-models", "01-occlusion", "06-guided-backprop", "07-class-saliency", "08-saliency-segmentation"];
 
     const string StandInAnnouncement = "Stand-in weights: the figures are meaningless.";
 

@@ -48,6 +48,18 @@ public class RenderingTests
         Assert.All(half.data<float>().ToArray(), v => Assert.Equal(0.5f, v));
     }
 
+    [Fact]
+    public void Quantiles_are_values_picked_by_rank()
+    {
+        using var values = tensor(new[] { 5f, 1f, 4f, 2f, 3f }).reshape(1, 5);
+        Assert.Equal(1f, Pixels.Quantile(values, 0));
+        Assert.Equal(3f, Pixels.Quantile(values, 0.5));
+        Assert.Equal(4f, Pixels.Quantile(values, 0.75));   // rank 0.75 x 4 = 3: the fourth smallest
+        Assert.Equal(5f, Pixels.Quantile(values, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Pixels.Quantile(values, 1.5));
+        Assert.Throws<ArgumentException>(() => Pixels.Quantile(zeros(0), 0.5));
+    }
+
     [Theory]
     [InlineData(Colormap.Jet, 0f, 0f, 0f, 0.5f)]
     [InlineData(Colormap.Jet, 0.5f, 0.5f, 1f, 0.5f)]
@@ -79,6 +91,51 @@ public class RenderingTests
     }
 
     [Fact]
+    public void A_signed_overlay_paints_on_a_fixed_scale_and_leaves_zero_untouched()
+    {
+        using var scope = NewDisposeScope();
+        var image = full(1, 1, 4, 0.5f);
+        var map = tensor(new[] { 0f, 0.1f, 0.2f, -0.4f }).reshape(1, 4);
+        var overlay = Plot.SignedOverlay(image, map, scale: 0.2f, opacity: 0.8f);
+        float[] Pixel(int x) => overlay[.., 0, x].data<float>().ToArray();
+        // 0: the grey image; 0.1 (half the scale): 40% red over it; 0.2: 80% red; -0.4 (clipped to -1): 80% blue.
+        Assert.Equal(new[] { 0.5f, 0.5f, 0.5f }, Pixel(0));
+        AssertClose(new[] { 0.6f * 0.5f + 0.4f * 0.9f, 0.6f * 0.5f + 0.4f * 0.05f, 0.6f * 0.5f + 0.4f * 0.05f }, Pixel(1));
+        AssertClose(new[] { 0.2f * 0.5f + 0.8f * 0.9f, 0.2f * 0.5f + 0.8f * 0.05f, 0.2f * 0.5f + 0.8f * 0.05f }, Pixel(2));
+        AssertClose(new[] { 0.2f * 0.5f + 0.8f * 0.1f, 0.2f * 0.5f + 0.8f * 0.35f, 0.2f * 0.5f + 0.8f }, Pixel(3));
+        // The same small values on their own stay faint: the scale does not stretch to the map's range.
+        var faint = Plot.SignedOverlay(image, map * 0.01f, scale: 0.2f);
+        Assert.True((faint - 0.5f).abs().max().item<float>() < 0.02f);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Plot.SignedOverlay(image, map, scale: 0));
+        // The key runs from full blue on the left through grey to full red on the right.
+        var key = Plot.SignedKey(height: 2, width: 3);
+        AssertClose(new[] { 0.18f, 0.38f, 0.9f }, key[.., 0, 0].data<float>().ToArray());
+        AssertClose(new[] { 0.5f, 0.5f, 0.5f }, key[.., 1, 1].data<float>().ToArray());
+        AssertClose(new[] { 0.82f, 0.14f, 0.14f }, key[.., 0, 2].data<float>().ToArray());
+    }
+
+    [Fact]
+    public void A_mask_comparison_colours_agreement_misses_and_extras()
+    {
+        using var scope = NewDisposeScope();
+        var mask = tensor(new[] { 1f, 1f, 0f, 0f }).reshape(2, 2);
+        var truth = tensor(new[] { 1f, 0f, 1f, 0f }).reshape(2, 2);
+        var picture = Plot.MaskComparison(mask, truth);
+        Assert.Equal(new[] { 1f, 1f, 1f }, picture[.., 0, 0].data<float>().ToArray());          // both: white
+        Assert.Equal(new[] { 0.2f, 0.45f, 1f }, picture[.., 0, 1].data<float>().ToArray());     // mask only: blue
+        Assert.Equal(new[] { 0.9f, 0.1f, 0.1f }, picture[.., 1, 0].data<float>().ToArray());    // truth only: red
+        Assert.Equal(new[] { 0f, 0f, 0f }, picture[.., 1, 1].data<float>().ToArray());          // neither: black
+        Assert.Throws<ArgumentException>(() => Plot.MaskComparison(mask, zeros(3, 3)));
+    }
+
+    static void AssertClose(float[] expected, float[] actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) < 1e-5, $"component {i}: expected {expected[i]}, got {actual[i]}");
+    }
+
+    [Fact]
     public void A_grid_draws_each_tile_in_its_cell()
     {
         using var red = stack([ones(10, 10), zeros(10, 10), zeros(10, 10)]);
@@ -100,6 +157,18 @@ public class RenderingTests
         // Margin 8: the box's left edge runs down x = 18, its rim darkens the pixels beside it.
         Assert.True(bitmap.GetPixel(16, 28).Red < 200, $"The rim is {bitmap.GetPixel(16, 28)}.");
         Assert.Equal(new SKColor(255, 255, 255), bitmap.GetPixel(28, 28));   // inside the box the image is untouched
+    }
+
+    [Fact]
+    public void A_note_under_the_title_adds_its_lines_but_not_to_the_file_name()
+    {
+        using var red = stack([ones(10, 10), zeros(10, 10), zeros(10, 10)]);
+        var plain = Plot.Grid([new Tile(red)], "Title", columns: 1, tileSize: 20);
+        var noted = Plot.Grid([new Tile(red)], "Title", columns: 1, tileSize: 20, note: "mean IoU 0.83");
+        Assert.Equal(plain.Slug, noted.Slug);
+        Assert.Equal(plain.Height + 14 + 6, noted.Height);   // one caption line and its gap
+        using var bitmap = SKBitmap.Decode(noted.Png);
+        Assert.Equal(new SKColor(255, 0, 0), bitmap.GetPixel(18, noted.Height - 18));   // the tile moved down with it
     }
 
     [Fact]
