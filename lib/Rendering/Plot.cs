@@ -182,17 +182,30 @@ public static class Plot
         using var imagePaint = new SKPaint { FilterQuality = scale >= 1 ? SKFilterQuality.None : SKFilterQuality.Medium };
         canvas.DrawBitmap(bitmap, new SKRect(left, top, left + drawnWidth, top + drawnHeight), imagePaint);
 
+        // Boxes, circles and labels have a dark rim, so that they show on light images as well as on dark ones.
         using var stroke = new SKPaint { Color = tile.Color, Style = SKPaintStyle.Stroke, StrokeWidth = 2, IsAntialias = true };
+        using var rim = new SKPaint { Color = Rim, Style = SKPaintStyle.Stroke, StrokeWidth = 4, IsAntialias = true };
+        using var labelBackground = new SKPaint { Color = Rim, Style = SKPaintStyle.Fill };
         using var label = Fonts.Paint(CaptionSize, tile.Color);
         foreach (var box in tile.Boxes)
         {
             var rect = new SKRect(left + box.Left * scale, top + box.Top * scale,
                 left + (box.Left + box.Width) * scale, top + (box.Top + box.Height) * scale);
+            canvas.DrawRect(rect, rim);
             canvas.DrawRect(rect, stroke);
             if (box.Label is not null)
+            {
+                canvas.DrawRect(new SKRect(rect.Left + 1, rect.Top + 1, rect.Left + 4 + label.MeasureText(box.Label), rect.Top + CaptionSize + 4), labelBackground);
                 canvas.DrawText(box.Label, rect.Left + 2, rect.Top + CaptionSize, label);
+            }
         }
         foreach (var mark in tile.Marks)
-            canvas.DrawCircle(left + (mark.X + 0.5f) * scale, top + (mark.Y + 0.5f) * scale, Math.Max(mark.Radius * scale, 4), stroke);
+        {
+            var centre = new SKPoint(left + (mark.X + 0.5f) * scale, top + (mark.Y + 0.5f) * scale);
+            canvas.DrawCircle(centre, Math.Max(mark.Radius * scale, 4), rim);
+            canvas.DrawCircle(centre, Math.Max(mark.Radius * scale, 4), stroke);
+        }
     }
+
+    static readonly SKColor Rim = new(0, 0, 0, 150);
 }
