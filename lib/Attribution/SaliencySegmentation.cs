@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using OpenCvSharp;
 using TorchSharp;
 using WhatNetworksLearn.Models;
+using WhatNetworksLearn.Synthesis;
 using static TorchSharp.torch;
 
 namespace WhatNetworksLearn.Attribution;
@@ -100,7 +101,7 @@ public static class SaliencySegmentation
                 throw new ArgumentException("The image or the saliency map contains NaN or infinite values.", nameof(saliency));
 
         if (options.Blur > 0)
-            map = GaussianBlur(map, options.Blur);
+            map = ImageFilters.GaussianBlur(map.unsqueeze(0).unsqueeze(0), options.Blur)[0, 0];
         var seeds = Seeds(map, options);
         int height = (int)rgb.shape[1], width = (int)rgb.shape[2];
         var cut = GrabCut(ToBytes(rgb.permute(1, 2, 0)), seeds.data<byte>().ToArray(), height, width, options.Iterations);
@@ -180,20 +181,6 @@ public static class SaliencySegmentation
         var labels = new byte[height * width];
         Marshal.Copy(mask.Data, labels, 0, labels.Length);
         return labels;
-    }
-
-    /// <summary>An H x W map blurred by a Gaussian of standard deviation <paramref name="sigma"/> pixels (separable; edges replicated).</summary>
-    internal static Tensor GaussianBlur(Tensor map, double sigma)
-    {
-        using var scope = NewDisposeScope();
-        int radius = Math.Max(1, (int)Math.Ceiling(3 * sigma));
-        var offsets = arange(-radius, radius + 1, dtype: ScalarType.Float32);
-        var kernel = (-offsets.square() / (float)(2 * sigma * sigma)).exp();
-        kernel /= kernel.sum();
-        var x = nn.functional.pad(map[TensorIndex.None, TensorIndex.None], [radius, radius, radius, radius], PaddingModes.Replicate);
-        x = nn.functional.conv2d(x, kernel.reshape(1, 1, 1, -1));
-        x = nn.functional.conv2d(x, kernel.reshape(1, 1, -1, 1));
-        return x[0, 0].MoveToOuterDisposeScope();
     }
 
     static byte[] ToBytes(Tensor hwc)
