@@ -29,8 +29,10 @@ public sealed record SegmentationOptions(double ForegroundFraction = 0.05, doubl
 {
     public void Validate()
     {
-        if (ForegroundFraction is <= 0 or >= 1 || BackgroundFraction is <= 0 or >= 1)
-            throw new ArgumentOutOfRangeException(nameof(ForegroundFraction), "The foreground and background fractions must lie strictly between 0 and 1.");
+        if (!(ForegroundFraction > 0 && ForegroundFraction < 1))
+            throw new ArgumentOutOfRangeException(nameof(ForegroundFraction), $"The foreground fraction must lie strictly between 0 and 1; got {ForegroundFraction}.");
+        if (!(BackgroundFraction > 0 && BackgroundFraction < 1))
+            throw new ArgumentOutOfRangeException(nameof(BackgroundFraction), $"The background fraction must lie strictly between 0 and 1; got {BackgroundFraction}.");
         if (ForegroundFraction + BackgroundFraction >= 1)
             throw new ArgumentOutOfRangeException(nameof(BackgroundFraction), $"The foreground ({ForegroundFraction}) and background ({BackgroundFraction}) fractions overlap: their sum must be below 1.");
         if (ProbableForegroundFraction < ForegroundFraction || ProbableForegroundFraction > 1 - BackgroundFraction)
@@ -112,34 +114,39 @@ public static class SaliencySegmentation
 
     /// <summary>
     /// Segments the object of class <paramref name="targetClass"/> in <paramref name="image"/> (C x H x W, the model's
-    /// input size): the class saliency map (<see cref="ClassSaliency"/>, with <paramref name="saliencyOptions"/>) gives
-    /// the seeds. With <paramref name="workingSize"/>, image and map are first enlarged (bilinear) to that side: GrabCut's
-    /// colour models and edge terms need more than the 784 pixels of a Fashion-MNIST image to work with.
+    /// input size): the saliency map of <paramref name="saliency"/> (an attribution method around the model, by default
+    /// the class score's gradient, <see cref="UnitGradient"/> with <see cref="ReluBackward.Backprop"/>), one value per
+    /// pixel by <see cref="Attributions.PerPixel"/>, gives the seeds. With <paramref name="workingSize"/>, image and map are
+    /// first enlarged (bilinear) to that side: GrabCut's colour models and edge terms need more than the 784 pixels of a
+    /// Fashion-MNIST image to work with.
     /// </summary>
     public static SegmentationResult Run(VisionModel model, Tensor image, int targetClass, int? workingSize = null,
-        SaliencyOptions? saliencyOptions = null, SegmentationOptions? options = null)
+        IAttribution? saliency = null, SegmentationOptions? options = null)
     {
         if (image.dim() != 3)
             throw new ArgumentException($"Expected one image C x H x W; got [{string.Join(", ", image.shape)}].", nameof(image));
         if (workingSize is < 8)
             throw new ArgumentOutOfRangeException(nameof(workingSize), $"The working size must be at least 8 pixels; got {workingSize}.");
-        Tensor pixels, saliency;
+        saliency ??= new UnitGradient(model, ReluBackward.Backprop);
+        if (!ReferenceEquals(saliency.Model, model))
+            throw new ArgumentException($"The saliency method explains {saliency.Model.Name}, not {model.Name}; build it around the model being segmented for.", nameof(saliency));
+        Tensor pixels, map;
         using (var scope = NewDisposeScope())
         {
             var batch = image.unsqueeze(0);
-            var map = new ClassSaliency(model, saliencyOptions).Attribute(batch, targetClass).unsqueeze(1);   // 1 x 1 x H x W
+            var perPixel = Attributions.PerPixel(saliency.Attribute(batch, targetClass)).unsqueeze(1);   // 1 x 1 x H x W
             var picture = batch.cpu();
             if (workingSize is { } size)
             {
                 picture = nn.functional.interpolate(picture, [size, size], mode: InterpolationMode.Bilinear, align_corners: false).clamp(0, 1);
-                map = nn.functional.interpolate(map, [size, size], mode: InterpolationMode.Bilinear, align_corners: false);
+                perPixel = nn.functional.interpolate(perPixel, [size, size], mode: InterpolationMode.Bilinear, align_corners: false);
             }
             pixels = picture[0].MoveToOuterDisposeScope();
-            saliency = map[0, 0].MoveToOuterDisposeScope();
+            map = perPixel[0, 0].MoveToOuterDisposeScope();
         }
         using (pixels)
-        using (saliency)
-            return Run(pixels, saliency, options);
+        using (map)
+            return Run(pixels, map, options);
     }
 
     /// <summary>

@@ -48,8 +48,8 @@ public sealed class Workloads : IDisposable
             new Occlusion(Fashion, new OcclusionOptions(PatchSize: 8, Stride: 1)).Run(firstGarment, 9).Dispose()),
         new("occlusion", "224 x 224, patch 32, stride 8, ResNet-18", () =>
             new Occlusion(ResNet, new OcclusionOptions(PatchSize: 32, Stride: 8, BatchSize: 32)).Run(catImage, ImageNetClasses.Tabby).Dispose()),
-        new("class saliency", "100 images, fashion-cnn", () => new ClassSaliency(Fashion).Attribute(Garments, 0).Dispose()),
-        new("class saliency", "1 photo 224 x 224, ResNet-18", () => new ClassSaliency(ResNet).Attribute(Cat, ImageNetClasses.Tabby).Dispose()),
+        new("class saliency", "100 images, fashion-cnn", () => ClassSaliency(Fashion, Garments, 0)),
+        new("class saliency", "1 photo 224 x 224, ResNet-18", () => ClassSaliency(ResNet, Cat, ImageNetClasses.Tabby)),
         new("guided backprop", "100 images, one relu3 unit, fashion-cnn", () =>
             new UnitGradient(Fashion, ReluBackward.Guided).Of(Garments, "relu3", 0).Dispose()),
         new("guided backprop", "1 photo 224 x 224, one layer4 unit, ResNet-18", () =>
@@ -80,6 +80,13 @@ public sealed class Workloads : IDisposable
         }),
         new("t-SNE", "10,000 Fashion-MNIST test images, PCA to 50, 1,000 iterations", () => Tsne.Embed(tsneInput.Value)),
     ];
+
+    /// <summary>The class saliency map: the class score's plain gradient, one value per pixel.</summary>
+    static void ClassSaliency(VisionModel model, Tensor images, int targetClass)
+    {
+        using var gradient = new UnitGradient(model, ReluBackward.Backprop).Attribute(images, targetClass);
+        Attributions.PerPixel(gradient).Dispose();
+    }
 
     public void Dispose()
     {

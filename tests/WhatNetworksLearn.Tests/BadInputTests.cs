@@ -64,7 +64,7 @@ public sealed class BadInputTests : IDisposable
         {
             () => new Occlusion(model, new OcclusionOptions(Stride: -1)).Attribute(image, 0),
             () => new Occlusion(model, new OcclusionOptions(PatchSize: 0)).Attribute(image, 0),
-            () => new ClassSaliency(model, new SaliencyOptions(Samples: -1)).Attribute(image, 0),
+            () => new SmoothGrad(new UnitGradient(model, ReluBackward.Backprop), new SmoothGradOptions(Samples: -1)).Attribute(image, 0),
             () => new Pgd(model, new PgdOptions(Steps: -1)).Run(image, label),
             () => new Pgd(model, new PgdOptions(StepSize: -0.01)).Run(image, label),
             () => new Fgsm(model, new FgsmOptions(-0.03)).Run(image, label),

@@ -17,7 +17,11 @@ static class Techniques
     public static readonly Dictionary<string, Action<VisionModel, Tensor>> OnImages = new()
     {
         ["occlusion"] = (m, x) => new Occlusion(m).Attribute(x, 0).Dispose(),
-        ["class saliency"] = (m, x) => new ClassSaliency(m).Attribute(x, 0).Dispose(),
+        ["class saliency"] = (m, x) =>
+        {
+            using var gradient = new UnitGradient(m, ReluBackward.Backprop).Attribute(x, 0);
+            Attributions.PerPixel(gradient).Dispose();
+        },
         ["guided backprop"] = (m, x) => new UnitGradient(m, ReluBackward.Guided).Of(x, "relu3", 0).Dispose(),
         ["activation maps"] = (m, x) => ActivationMaps.Of(m, x, "relu2").Dispose(),
         ["embeddings"] = (m, x) => Embeddings.Of(m, x).Dispose(),
