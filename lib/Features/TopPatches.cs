@@ -55,8 +55,9 @@ public static class TopPatches
     public static List<Patch> Find(VisionModel model, Tensor images, string layer, int channel, int count = 8,
         double iouThreshold = 0.3, int perImage = 1, int batchSize = 100)
     {
-        if (count < 1 || perImage < 1 || batchSize < 1)
-            throw new ArgumentOutOfRangeException(nameof(count), "Count, patches per image and batch size must be at least 1.");
+        foreach (var (value, name) in new[] { (count, nameof(count)), (perImage, nameof(perImage)), (batchSize, nameof(batchSize)) })
+            if (value < 1)
+                throw new ArgumentOutOfRangeException(name, $"The count, the patches per image and the batch size must be at least 1; {name} is {value}.");
         if (images.shape[0] == 0)
             throw new ArgumentException("The image set is empty.", nameof(images));
         var field = ReceptiveField.Of(ReceptiveField.PathTo(model, layer));
