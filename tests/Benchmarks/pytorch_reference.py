@@ -1,4 +1,4 @@
-"""The same computations as the kit's benchmarks (Workloads.cs), in PyTorch, for the ratio column of README.md.
+"""The same computations as the kit's benchmarks (tests/Catalogue/Techniques.cs), in PyTorch, for the ratio column of README.md.
 
 Measured once on the reference machine with Debian's python3-torch / python3-torchvision and recorded in the
 README; the kit never runs it. Weights are random: the time of a pass does not depend on them.
