@@ -101,6 +101,7 @@ public static partial class FoolingImages
                 return stopped = reachedAt.All(r => r is not null);
             },
         };
+        // The progress bar above reports each step, so the loop is given a step callback and draws none of its own.
         using (InputOptimizer.Run(model, image, Objective.ClassScore([.. classes]), loop, random, onStep: _ => { })) { }
         if (!stopped)   // the steps ran out: the last images have not been measured yet
             Note(Confidences(model, image.Parameters, classes));
