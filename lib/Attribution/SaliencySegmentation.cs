@@ -3,6 +3,7 @@ using OpenCvSharp;
 using TorchSharp;
 using WhatNetworksLearn.Models;
 using WhatNetworksLearn.Rendering;
+using WhatNetworksLearn.Synthesis;
 using static TorchSharp.torch;
 
 namespace WhatNetworksLearn.Attribution;
@@ -49,8 +50,10 @@ public sealed record SegmentationOptions(double ForegroundFraction = 0.05, doubl
 {
     public void Validate()
     {
-        if (ForegroundFraction is <= 0 or >= 1 || BackgroundFraction is <= 0 or >= 1)
-            throw new ArgumentOutOfRangeException(nameof(ForegroundFraction), "The foreground and background fractions must lie strictly between 0 and 1.");
+        if (!(ForegroundFraction > 0 && ForegroundFraction < 1))
+            throw new ArgumentOutOfRangeException(nameof(ForegroundFraction), $"The foreground fraction must lie strictly between 0 and 1; got {ForegroundFraction}.");
+        if (!(BackgroundFraction > 0 && BackgroundFraction < 1))
+            throw new ArgumentOutOfRangeException(nameof(BackgroundFraction), $"The background fraction must lie strictly between 0 and 1; got {BackgroundFraction}.");
         if (ForegroundFraction + BackgroundFraction >= 1)
             throw new ArgumentOutOfRangeException(nameof(BackgroundFraction), $"The foreground ({ForegroundFraction}) and background ({BackgroundFraction}) fractions overlap: their sum must be below 1.");
         if (ProbableForegroundFraction < ForegroundFraction || ProbableForegroundFraction > 1 - BackgroundFraction)
@@ -145,7 +148,7 @@ public static class SaliencySegmentation
                 throw new ArgumentException("The image or the saliency map contains NaN or infinite values.", nameof(saliency));
 
         if (options.Blur > 0)
-            map = GaussianBlur(map, options.Blur);
+            map = ImageFilters.GaussianBlur(map.unsqueeze(0).unsqueeze(0), options.Blur)[0, 0];
         Box? box = null;
         Tensor seeds;
         if (options.Start == SegmentationStart.Box)
@@ -167,30 +170,35 @@ public static class SaliencySegmentation
     /// input size): <see cref="Prepare"/>, then the cut with <paramref name="options"/>.
     /// </summary>
     public static SegmentationResult Run(VisionModel model, Tensor image, int targetClass, int? workingSize = null,
-        SaliencyOptions? saliencyOptions = null, SegmentationOptions? options = null)
+        IAttribution? saliency = null, SegmentationOptions? options = null)
     {
-        var (pixels, saliency) = Prepare(model, image, targetClass, workingSize, saliencyOptions);
+        var (pixels, map) = Prepare(model, image, targetClass, workingSize, saliency);
         using (pixels)
-        using (saliency)
-            return Run(pixels, saliency, options);
+        using (map)
+            return Run(pixels, map, options);
     }
 
     /// <summary>
-    /// The image to cut and its saliency map for class <paramref name="targetClass"/> (<see cref="ClassSaliency"/>, with
-    /// <paramref name="saliencyOptions"/>), ready for <see cref="Run(Tensor, Tensor, SegmentationOptions?)"/>; prepare once
-    /// to try several options on one image. With <paramref name="workingSize"/>, both are first enlarged (bilinear) to that
+    /// The image to cut and its saliency map for class <paramref name="targetClass"/>, ready for
+    /// <see cref="Run(Tensor, Tensor, SegmentationOptions?)"/>; prepare once to try several options on one image. The map
+    /// comes from <paramref name="saliency"/> (an attribution method around the model, by default the class score's
+    /// gradient, <see cref="UnitGradient"/> with <see cref="ReluBackward.Backprop"/>), one value per pixel by
+    /// <see cref="Attributions.PerPixel"/>. With <paramref name="workingSize"/>, both are first enlarged (bilinear) to that
     /// side: GrabCut's colour models and edge terms need more than the 784 pixels of a Fashion-MNIST image to work with.
     /// </summary>
     public static (Tensor Image, Tensor Saliency) Prepare(VisionModel model, Tensor image, int targetClass, int? workingSize = null,
-        SaliencyOptions? saliencyOptions = null)
+        IAttribution? saliency = null)
     {
         if (image.dim() != 3)
             throw new ArgumentException($"Expected one image C x H x W; got [{string.Join(", ", image.shape)}].", nameof(image));
         if (workingSize is < 8)
             throw new ArgumentOutOfRangeException(nameof(workingSize), $"The working size must be at least 8 pixels; got {workingSize}.");
+        saliency ??= new UnitGradient(model, ReluBackward.Backprop);
+        if (!ReferenceEquals(saliency.Model, model))
+            throw new ArgumentException($"The saliency method explains {saliency.Model.Name}, not {model.Name}; build it around the model being segmented for.", nameof(saliency));
         using var scope = NewDisposeScope();
         var batch = image.unsqueeze(0);
-        var map = new ClassSaliency(model, saliencyOptions).Attribute(batch, targetClass).unsqueeze(1);   // 1 x 1 x H x W
+        var map = Attributions.PerPixel(saliency.Attribute(batch, targetClass)).unsqueeze(1);   // 1 x 1 x H x W
         var picture = batch.cpu();
         if (workingSize is { } size)
         {
@@ -289,20 +297,6 @@ public static class SaliencySegmentation
         var labels = new byte[height * width];
         Marshal.Copy(mask.Data, labels, 0, labels.Length);
         return labels;
-    }
-
-    /// <summary>An H x W map blurred by a Gaussian of standard deviation <paramref name="sigma"/> pixels (separable; edges replicated).</summary>
-    internal static Tensor GaussianBlur(Tensor map, double sigma)
-    {
-        using var scope = NewDisposeScope();
-        int radius = Math.Max(1, (int)Math.Ceiling(3 * sigma));
-        var offsets = arange(-radius, radius + 1, dtype: ScalarType.Float32);
-        var kernel = (-offsets.square() / (float)(2 * sigma * sigma)).exp();
-        kernel /= kernel.sum();
-        var x = nn.functional.pad(map[TensorIndex.None, TensorIndex.None], [radius, radius, radius, radius], PaddingModes.Replicate);
-        x = nn.functional.conv2d(x, kernel.reshape(1, 1, 1, -1));
-        x = nn.functional.conv2d(x, kernel.reshape(1, 1, -1, 1));
-        return x[0, 0].MoveToOuterDisposeScope();
     }
 
     static byte[] ToBytes(Tensor hwc)

@@ -9,11 +9,15 @@ namespace WhatNetworksLearn.Attribution;
 /// The gradient of one unit of a network with respect to the image, with every ReLU's backward pass following a
 /// <see cref="ReluBackward"/> rule: plain backpropagation (what the unit is sensitive to), deconvnet, or guided
 /// backpropagation (the sharpest picture of the pattern the unit responds to). A unit is a single neuron at
-/// (channel, y, x) of a named layer, a whole channel (its values summed), or a class score.
+/// (channel, y, x) of a named layer, a whole channel (its values summed), or a class score. As an attribution
+/// method it explains class scores: with <see cref="ReluBackward.Backprop"/>, <see cref="Attributions.PerPixel"/> of
+/// its attributions is Simonyan et al.'s class saliency map (notebook 07); notebook 06 shows the three rules.
 /// </summary>
 public sealed class UnitGradient(VisionModel model, ReluBackward rule) : IAttribution
 {
     public ReluBackward Rule { get; } = rule;
+
+    public VisionModel Model => model;
 
     /// <summary>
     /// N x C x H x W: for each image of the batch, the gradient of the neuron at <paramref name="position"/> (row, column
@@ -57,21 +61,14 @@ public sealed class UnitGradient(VisionModel model, ReluBackward rule) : IAttrib
     /// </summary>
     public Tensor OfLayer(Tensor pixels, string layer) => Gradient(pixels, layer, activation => activation.sum());
 
-    /// <summary>N x C x H x W: the gradient of the (unnormalised) score of <paramref name="targetClass"/> for each image.</summary>
-    public Tensor OfClass(Tensor pixels, int targetClass)
-    {
-        model.CheckClass(targetClass);
-        return Gradient(pixels, null, scores => scores[.., targetClass].sum());
-    }
-
     /// <summary>
-    /// N x H x W: the class-score gradient through the rule, as one value per pixel: its largest absolute value over
-    /// the colour channels (as for class saliency maps).
+    /// N x C x H x W: the gradient of the unnormalised score (before the softmax, so that the other classes do not
+    /// enter) of each image's target class, through the rule.
     /// </summary>
-    public Tensor Attribute(Tensor pixels, int targetClass)
+    public Tensor Attribute(Tensor pixels, Targets targets)
     {
-        using var gradient = OfClass(pixels, targetClass);
-        return gradient.abs().amax(1);
+        targets.CheckClasses(model, pixels.shape[0]);
+        return Gradient(pixels, null, scores => targets.Pick(scores).sum());
     }
 
     /// <summary>
@@ -142,16 +139,16 @@ public sealed class UnitGradient(VisionModel model, ReluBackward rule) : IAttrib
         model.CheckInput(pixels);
         var target = layer is null ? null : model.Layer(layer);   // an unknown name fails here with the valid ones
         using var scope = NewDisposeScope();
-        using var gradients = enable_grad();   // also when called inside a no_grad block
-        var input = pixels.detach().to(model.Device).requires_grad_(true);
         using var rules = ReluRules.Apply(model, Rule);
         using var capture = target is null || target is TorchSharp.Modules.ReLU ? null : new LayerCapture(model, [layer!], detach: false);
-        var output = model.Module.forward(input);
-        var watched = target is null ? output : capture?[layer!] ?? rules.OutputOf(target!)
-            ?? throw new InvalidOperationException($"Layer '{layer}' did not run in the forward pass of {model.Name}.");
-        var value = objective(watched);
-        var gradient = autograd.grad([value], [input])[0];
-        return gradient.detach().cpu().MoveToOuterDisposeScope();
+        var gradient = InputGradient.Of(model, pixels, input =>
+        {
+            var output = model.Module.forward(input);
+            var watched = target is null ? output : capture?[layer!] ?? rules.OutputOf(target!)
+                ?? throw new InvalidOperationException($"Layer '{layer}' did not run in the forward pass of {model.Name}.");
+            return objective(watched);
+        });
+        return gradient.cpu().MoveToOuterDisposeScope();
     }
 
     static Tensor ChannelMap(Tensor activation, string layer, int channel)

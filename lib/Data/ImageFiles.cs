@@ -9,9 +9,11 @@ namespace WhatNetworksLearn.Data;
 public static class ImageFiles
 {
     /// <summary>
-    /// The image as a 3 x H x W float tensor in [0,1]. Greyscale files give three equal channels;
-    /// transparency is dropped. A missing or undecodable file is an error that names the file.
-    /// Loading the same file again returns the pixels already in memory (<see cref="SharedLoads"/>): change a clone, not them.
+    /// The image as a 3 x H x W float tensor in [0,1], upright: a photo whose EXIF orientation says the camera was
+    /// held sideways (phones store such photos turned) is turned or mirrored as the orientation asks, as photo viewers
+    /// do. Greyscale files give three equal channels; transparency is dropped. A missing or undecodable file is an
+    /// error that names the file. Loading the same file again returns the pixels already in memory
+    /// (<see cref="SharedLoads"/>): change a clone, not them.
     /// </summary>
     public static Tensor Load(string path)
     {
@@ -32,7 +34,11 @@ public static class ImageFiles
             throw new InvalidDataException(result == SKCodecResult.IncompleteInput
                 ? $"{Path.GetFullPath(path)} is truncated: the file ends before the image does."
                 : $"{Path.GetFullPath(path)} could not be decoded ({result}); the file is damaged or in an unsupported variant.");
-        return Pixels.FromBitmap(bitmap);
+        var stored = Pixels.FromBitmap(bitmap);
+        if (codec.EncodedOrigin == SKEncodedOrigin.TopLeft)
+            return stored;
+        using (stored)
+            return Upright(stored, codec.EncodedOrigin);
     }
 
     /// <summary>
@@ -50,6 +56,19 @@ public static class ImageFiles
             throw new FileNotFoundException($"{Path.GetFullPath(folder)} holds no PNG or JPEG file.");
         return files.Select(f => (Path.GetFileName(f), Load(f))).ToList();
     }
+
+    /// <summary>The stored pixels (C x H x W) as they are meant to be seen, for EXIF orientations 2 to 8.</summary>
+    static Tensor Upright(Tensor stored, SKEncodedOrigin origin) => origin switch
+    {
+        SKEncodedOrigin.TopRight => stored.flip(2),                        // 2: mirror left to right
+        SKEncodedOrigin.BottomRight => stored.flip(1, 2),                  // 3: turn upside down
+        SKEncodedOrigin.BottomLeft => stored.flip(1),                      // 4: mirror top to bottom
+        SKEncodedOrigin.LeftTop => stored.permute(0, 2, 1).contiguous(),   // 5: transpose
+        SKEncodedOrigin.RightTop => stored.permute(0, 2, 1).flip(2),       // 6: turn a quarter clockwise
+        SKEncodedOrigin.RightBottom => stored.permute(0, 2, 1).flip(1, 2), // 7: transpose along the other diagonal
+        SKEncodedOrigin.LeftBottom => stored.permute(0, 2, 1).flip(1),     // 8: turn a quarter anticlockwise
+        _ => throw new InvalidDataException($"Unknown EXIF orientation {origin}."),
+    };
 
     /// <summary>The image as a 1 x H x W tensor: the luma of its colours (ITU-R BT.601 weights).</summary>
     public static Tensor LoadGrey(string path)

@@ -20,7 +20,8 @@ public static class Filters
     {
         if (model.Layer(layer) is not Conv2d conv)
             throw new ArgumentException($"Layer '{layer}' of {model.Name} is not a convolution. Convolutions: {string.Join(", ", ConvolutionLayers(model))}.", nameof(layer));
-        return conv.weight!.detach().cpu().clone();
+        using var scope = NewDisposeScope();
+        return conv.weight!.detach().cpu().clone().MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -35,7 +36,13 @@ public static class Filters
         if (weights.shape[1] is not (1 or 3))
             throw new InvalidOperationException($"The first convolution of {model.Name} reads {weights.shape[1]} channels; only 1 or 3 can be drawn as pictures.");
         int n = (int)Math.Min(count ?? weights.shape[0], weights.shape[0]);
-        return Enumerable.Range(0, n).Select(i => new Tile(Pixels.Normalize(weights[i]), $"{layer} #{i}")).ToList();
+        var tiles = new List<Tile>();
+        for (int i = 0; i < n; i++)
+        {
+            using var filter = weights[i];
+            tiles.Add(new Tile(Pixels.Normalize(filter), $"{layer} #{i}"));
+        }
+        return tiles;
     }
 
     /// <summary>
@@ -69,9 +76,14 @@ public static class Filters
         for (int f = 0; f < rows; f++)
         {
             using var filter = weights[f];
-            float scale = Math.Max(filter.abs().max().item<float>(), 1e-12f);
+            float scale;
+            using (NewDisposeScope())
+                scale = Math.Max(filter.abs().max().item<float>(), 1e-12f);
             for (int c = 0; c < columns; c++)
-                tiles.Add(new Tile(Colormaps.Apply(filter[c] / scale, Colormap.Diverging), $"#{f} in {c}"));
+            {
+                using var scope = NewDisposeScope();
+                tiles.Add(new Tile(Colormaps.Apply(filter[c] / scale, Colormap.Diverging).MoveToOuterDisposeScope(), $"#{f} in {c}"));
+            }
         }
         return tiles;
     }

@@ -69,8 +69,9 @@ public static class TopPatches
     public static List<Patch> Find(VisionModel model, CandidateViews views, string layer, int channel, int count = 8,
         double iouThreshold = 0.3, int perImage = 1, int batchSize = 32)
     {
-        if (count < 1 || perImage < 1 || batchSize < 1)
-            throw new ArgumentOutOfRangeException(nameof(count), "Count, patches per image and batch size must be at least 1.");
+        foreach (var (value, name) in new[] { (count, nameof(count)), (perImage, nameof(perImage)), (batchSize, nameof(batchSize)) })
+            if (value < 1)
+                throw new ArgumentOutOfRangeException(name, $"The count, the patches per image and the batch size must be at least 1; {name} is {value}.");
         using var scan = Scan(model, views, layer, [channel], batchSize);
         return scan.Top(channel, count, iouThreshold, perImage);
     }

@@ -102,6 +102,32 @@ public sealed class VisionModel : IDisposable
         }
     }
 
+    /// <summary>
+    /// Puts every layer in evaluation mode until the result is disposed, then gives each layer back the mode it had,
+    /// also after an error. Techniques that need the network as it is at test time (no dropout, fixed batch-norm
+    /// statistics, images that do not interact) run inside it, whatever mode the caller left the model in.
+    /// </summary>
+    public IDisposable EvaluationMode() => new ModeRestorer(module);
+
+    sealed class ModeRestorer : IDisposable
+    {
+        readonly List<(nn.Module Module, bool Training)> modes;
+
+        public ModeRestorer(nn.Module root)
+        {
+            // The root first (modules() leaves it out), then every layer below it, parents before children.
+            modes = root.modules().Prepend(root).Select(m => (m, m.training)).ToList();
+            root.eval();
+        }
+
+        public void Dispose()
+        {
+            foreach (var (layer, training) in modes)
+                if (layer.training != training)
+                    layer.train(training);
+        }
+    }
+
     /// <summary>A layer by name; an unknown name is an error that lists the valid ones.</summary>
     public nn.Module Layer(string name)
     {

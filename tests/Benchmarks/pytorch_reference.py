@@ -1,5 +1,5 @@
-"""The same computations as the kit's benchmarks (Workloads.cs, ForwardPasses.cs), in PyTorch, for the ratio column
-of README.md.
+"""The same computations as the kit's benchmarks (tests/Catalogue/Techniques.cs, ForwardPasses.cs), in PyTorch, for the ratio
+column of README.md.
 
 Run with Debian's python3-torch / python3-torchvision; the kit never runs it. Weights are random: the time of a pass
 does not depend on them.

@@ -176,6 +176,21 @@ public class NotebookTests
         Assert.Equal("#!import setup.dib", first);
     }
 
+    public static TheoryData<string> CatalogueTechniques() => new(Catalogue.Techniques.All.Select(t => t.Name));
+
+    [Theory]
+    [MemberData(nameof(CatalogueTechniques))]
+    public void The_notebook_of_every_technique_calls_it(string technique)
+    {
+        var entry = Catalogue.Techniques.All.Single(t => t.Name == technique);
+        Assert.True(File.Exists(PathOf(entry.Notebook)), $"{technique}: its notebook {entry.Notebook}.ipynb does not exist.");
+        Assert.True(ExpectedFigures.ContainsKey(entry.Notebook), $"{technique}: its notebook {entry.Notebook} has no figures listed.");
+        var code = string.Concat(JsonNode.Parse(File.ReadAllText(PathOf(entry.Notebook)))!["cells"]!.AsArray()
+            .Where(c => c!["cell_type"]!.GetValue<string>() == "code")
+            .SelectMany(c => c!["source"]!.AsArray().Select(line => line!.GetValue<string>())));
+        Assert.True(code.Contains(entry.NotebookCall), $"{technique}: {entry.Notebook} never calls {entry.NotebookCall}.");
+    }
+
     [Fact]
     public void The_setup_cell_loads_the_pinned_versions()
     {

@@ -1,6 +1,7 @@
 using WhatNetworksLearn.Attribution;
 using WhatNetworksLearn.Models;
 using WhatNetworksLearn.Rendering;
+using WhatNetworksLearn.Synthesis;
 using static TorchSharp.torch;
 
 namespace WhatNetworksLearn.Tests;
@@ -157,7 +158,7 @@ public class SaliencySegmentationTests
         using var scope = NewDisposeScope();
         var point = zeros(41, 41);
         point[20, 20] = tensor(1f);
-        var blurred = SaliencySegmentation.GaussianBlur(point, 2);
+        var blurred = ImageFilters.GaussianBlur(point[TensorIndex.None, TensorIndex.None], 2)[0, 0];
         Assert.Equal(1f, blurred.sum().item<float>(), 5);
         // One step from the centre the value falls by exp(-1 / (2 sigma^2)); two steps by exp(-4 / (2 sigma^2)).
         var centre = blurred[20, 20].item<float>();
@@ -165,7 +166,7 @@ public class SaliencySegmentationTests
         Assert.Equal(Math.Exp(-4 / 8.0), blurred[18, 20].item<float>() / centre, 5);
         // A constant map stays constant, borders included.
         var flat = full(10, 12, 3f);
-        Assert.True(SaliencySegmentation.GaussianBlur(flat, 1.5).allclose(flat));
+        Assert.True(ImageFilters.GaussianBlur(flat[TensorIndex.None, TensorIndex.None], 1.5).allclose(flat));
     }
 
     [Fact]
