@@ -46,7 +46,11 @@ public static partial class NotebookRun
             .Select(file => JsonSerializer.Deserialize<NotebookResult>(File.ReadAllText(file), JsonOptions)!)
             .ToList();
 
-    public static NotebookResult Execute(string notebookPath, string artifactsRoot, TimeSpan timeout)
+    /// <summary>
+    /// Runs the notebook and records what it drew. <paramref name="environment"/> adds variables to the kernel's
+    /// environment (the stand-in weights of <see cref="StandInWeights"/>, for example).
+    /// </summary>
+    public static NotebookResult Execute(string notebookPath, string artifactsRoot, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
     {
         var name = Path.GetFileNameWithoutExtension(notebookPath);
         var outputFolder = Path.Combine(artifactsRoot, name);
@@ -67,6 +71,8 @@ public static partial class NotebookRun
         start.Environment["KIT_LIB_PREBUILT"] = "1";
         start.Environment["DOTNET_NOLOGO"] = "1";
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        foreach (var (variable, value) in environment ?? new Dictionary<string, string>())
+            start.Environment[variable] = value;
 
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(start)!;

@@ -1,14 +1,20 @@
 using NotebookRunner;
 using WhatNetworksLearn;
+using WhatNetworksLearn.Models;
 using WhatNetworksLearn.Platform;
 
-// Usage: dotnet run --project tests/NotebookRunner [-- name-filter ...]
+// Usage: dotnet run --project tests/NotebookRunner [-- [--stand-in] name-filter ...]
 //        dotnet run --project tests/NotebookRunner -- --check
+//        dotnet run --project tests/NotebookRunner -- --fetch [resnet18 vgg16 alexnet]
 // Runs every notebook in notebooks/ (or those whose name contains a filter), one fresh kernel each,
 // and writes artifacts/<notebook>/ with the executed notebook, its figures as PNG files and run.json (time, peak
 // memory, figure titles), then artifacts/summary.md and artifacts/index.html (the gallery) over every recorded run.
-// --check prints the environment check instead (environment/README.md).
+// --stand-in runs the ImageNet figures on random stand-in weights (announced in every notebook that uses them), as the
+// tests do. --check prints the environment check instead (environment/README.md); --fetch downloads the official
+// ImageNet weights into the cache (environment/fetch-models.sh).
 var root = Kit.Root();
+if (args is ["--fetch", .. var names])
+    return WeightsFetch.Run(names.Length == 0 ? ["resnet18"] : names);
 foreach (var result in TorchSharpNativeFix.Apply())
     Console.WriteLine($"libLibTorchSharp.so: {result.Outcome}: {result.Path}");
 if (args is ["--check"])
@@ -20,15 +26,18 @@ if (args is ["--check"])
 }
 Workspace.RestoreTools(root);
 
+bool standIn = args.Contains("--stand-in");
+var filters = args.Where(a => a != "--stand-in").ToArray();
 var notebooks = Workspace.Notebooks(root)
-    .Where(path => args.Length == 0 || args.Any(filter => Path.GetFileName(path).Contains(filter, StringComparison.OrdinalIgnoreCase)))
+    .Where(path => filters.Length == 0 || filters.Any(filter => Path.GetFileName(path).Contains(filter, StringComparison.OrdinalIgnoreCase)))
     .ToList();
 var artifacts = Path.Combine(root, "artifacts");
+var environment = standIn ? StandInWeights.Environment(StandInWeights.Create(Path.Combine(artifacts, "stand-in-weights"))) : null;
 var results = new List<NotebookResult>();
 foreach (var notebook in notebooks)
 {
-    Console.WriteLine($"Running {Path.GetFileName(notebook)} ...");
-    var result = NotebookRun.Execute(notebook, artifacts, Workspace.NotebookTimeout);
+    Console.WriteLine($"Running {Path.GetFileName(notebook)}{(standIn ? " with stand-in ImageNet weights" : "")} ...");
+    var result = NotebookRun.Execute(notebook, artifacts, Workspace.NotebookTimeout, environment);
     results.Add(result);
     Console.WriteLine($"  {(result.Succeeded ? "ok" : "FAILED")} in {result.Seconds:F1} s, {result.Figures.Count} figure(s), " +
         $"peak memory {(result.PeakMemoryBytes is long b ? $"{b / 1e6:F0} MB" : "n/a")}");
