@@ -10,12 +10,16 @@ namespace NotebookRunner;
 /// <summary>A figure a notebook displayed, saved as <c>File</c>.png beside the executed notebook.</summary>
 public sealed record SavedFigure(string File, string Title);
 
+/// <summary>What one exercise check displayed: the cell (0-based, all cells counted), the exercise's title, and not-answered, correct or not-yet.</summary>
+public sealed record ExerciseOutcome(int Cell, string Title, string Status);
+
 /// <summary>
 /// What running one notebook produced; also written as run.json in the notebook's artifacts folder, from which the
 /// summary and the gallery are made. <c>PeakMemoryBytes</c> is the kernel's largest resident memory (null off Linux).
 /// </summary>
 public sealed record NotebookResult(
-    string Name, string Title, bool Succeeded, double Seconds, long? PeakMemoryBytes, IReadOnlyList<SavedFigure> Figures, IReadOnlyList<string> Errors)
+    string Name, string Title, bool Succeeded, double Seconds, long? PeakMemoryBytes, IReadOnlyList<SavedFigure> Figures, IReadOnlyList<string> Errors,
+    IReadOnlyList<ExerciseOutcome> Exercises)
 {
     public IEnumerable<string> FigureFiles => Figures.Select(f => f.File);
 }
@@ -33,6 +37,9 @@ public static partial class NotebookRun
     [GeneratedRegex("<figure data-figure=\"(?<slug>[^\"]+)\"[^>]*><img src=\"data:image/png;base64,(?<png>[^\"]+)\"[^>]*alt=\"(?<title>[^\"]*)\"")]
     private static partial Regex FigurePattern();
 
+    [GeneratedRegex("<div data-exercise=\"(?<status>[a-z-]+)\"[^>]*><b>\\S+ (?<title>[^<]*)</b>")]
+    private static partial Regex ExercisePattern();
+
     /// <summary>The file in each notebook's artifacts folder that records its run.</summary>
     public const string RunFile = "run.json";
 
@@ -48,9 +55,12 @@ public static partial class NotebookRun
 
     /// <summary>
     /// Runs the notebook and records what it drew. <paramref name="environment"/> adds variables to the kernel's
-    /// environment (the stand-in weights of <see cref="StandInWeights"/>, for example).
+    /// environment (the stand-in weights of <see cref="StandInWeights"/>, for example). The kernel starts in the
+    /// notebook's folder, or in <paramref name="workingDirectory"/> for a notebook written elsewhere (a notebook
+    /// with its solutions, see <see cref="Solutions"/>).
     /// </summary>
-    public static NotebookResult Execute(string notebookPath, string artifactsRoot, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
+    public static NotebookResult Execute(string notebookPath, string artifactsRoot, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null,
+        string? workingDirectory = null)
     {
         var name = Path.GetFileNameWithoutExtension(notebookPath);
         var outputFolder = Path.Combine(artifactsRoot, name);
@@ -61,7 +71,7 @@ public static partial class NotebookRun
 
         var start = new ProcessStartInfo("dotnet")
         {
-            WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(notebookPath))!,
+            WorkingDirectory = workingDirectory ?? Path.GetDirectoryName(Path.GetFullPath(notebookPath))!,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -91,18 +101,24 @@ public static partial class NotebookRun
         File.WriteAllText(Path.Combine(outputFolder, "kernel.log"), output.Result + error.Result);
 
         var figures = new List<SavedFigure>();
+        var exercises = new List<ExerciseOutcome>();
         if (File.Exists(executed))
         {
-            var notebook = JsonNode.Parse(File.ReadAllText(executed))!;
-            foreach (var cellOutput in notebook["cells"]!.AsArray().SelectMany(cell => cell!["outputs"]?.AsArray() ?? []))
-            {
-                if (cellOutput!["output_type"]?.GetValue<string>() == "error")
-                    errors.Add($"{cellOutput["ename"]}: {cellOutput["evalue"]}");
-                foreach (var html in HtmlOf(cellOutput))
-                    foreach (Match match in FigurePattern().Matches(html))
-                        figures.Add(new(SaveFigure(outputFolder, match.Groups["slug"].Value, match.Groups["png"].Value),
-                            WebUtility.HtmlDecode(match.Groups["title"].Value)));
-            }
+            var cells = JsonNode.Parse(File.ReadAllText(executed))!["cells"]!.AsArray();
+            for (int cell = 0; cell < cells.Count; cell++)
+                foreach (var cellOutput in cells[cell]!["outputs"]?.AsArray() ?? [])
+                {
+                    if (cellOutput!["output_type"]?.GetValue<string>() == "error")
+                        errors.Add($"{cellOutput["ename"]}: {cellOutput["evalue"]}");
+                    foreach (var html in HtmlOf(cellOutput))
+                    {
+                        foreach (Match match in FigurePattern().Matches(html))
+                            figures.Add(new(SaveFigure(outputFolder, match.Groups["slug"].Value, match.Groups["png"].Value),
+                                WebUtility.HtmlDecode(match.Groups["title"].Value)));
+                        foreach (Match match in ExercisePattern().Matches(html))
+                            exercises.Add(new(cell, WebUtility.HtmlDecode(match.Groups["title"].Value), match.Groups["status"].Value));
+                    }
+                }
         }
         else
         {
@@ -110,7 +126,7 @@ public static partial class NotebookRun
         }
         if (process.HasExited && process.ExitCode != 0 && errors.Count == 0)
             errors.Add($"dotnet-repl exited with code {process.ExitCode}; see kernel.log.");
-        var result = new NotebookResult(name, TitleOf(notebookPath), errors.Count == 0, seconds, memory.PeakBytes, figures, errors);
+        var result = new NotebookResult(name, TitleOf(notebookPath), errors.Count == 0, seconds, memory.PeakBytes, figures, errors, exercises);
         File.WriteAllText(Path.Combine(outputFolder, RunFile), JsonSerializer.Serialize(result, JsonOptions));
         return result;
     }

@@ -3,14 +3,15 @@ using WhatNetworksLearn;
 using WhatNetworksLearn.Models;
 using WhatNetworksLearn.Platform;
 
-// Usage: dotnet run --project tests/NotebookRunner [-- [--stand-in] name-filter ...]
+// Usage: dotnet run --project tests/NotebookRunner [-- [--stand-in] [--solutions] name-filter ...]
 //        dotnet run --project tests/NotebookRunner -- --check
 //        dotnet run --project tests/NotebookRunner -- --fetch [resnet18 vgg16 alexnet]
 // Runs every notebook in notebooks/ (or those whose name contains a filter), one fresh kernel each,
 // and writes artifacts/<notebook>/ with the executed notebook, its figures as PNG files and run.json (time, peak
 // memory, figure titles), then artifacts/summary.md and artifacts/index.html (the gallery) over every recorded run.
 // --stand-in runs the ImageNet figures on random stand-in weights (announced in every notebook that uses them), as the
-// tests do. --check prints the environment check instead (environment/README.md); --fetch downloads the official
+// tests do. --solutions appends to each notebook its exercises' solutions and typical mistakes from
+// notebooks/solutions/ (Solutions.cs), so a teacher sees every check say correct and not yet. --check prints the environment check instead (environment/README.md); --fetch downloads the official
 // ImageNet weights into the cache (environment/fetch-models.sh).
 var root = Kit.Root();
 if (args is ["--fetch", .. var names])
@@ -26,8 +27,8 @@ if (args is ["--check"])
 }
 Workspace.RestoreTools(root);
 
-bool standIn = args.Contains("--stand-in");
-var filters = args.Where(a => a != "--stand-in").ToArray();
+bool standIn = args.Contains("--stand-in"), withSolutions = args.Contains("--solutions");
+var filters = args.Where(a => a is not ("--stand-in" or "--solutions")).ToArray();
 var notebooks = Workspace.Notebooks(root)
     .Where(path => filters.Length == 0 || filters.Any(filter => Path.GetFileName(path).Contains(filter, StringComparison.OrdinalIgnoreCase)))
     .ToList();
@@ -37,12 +38,17 @@ var results = new List<NotebookResult>();
 foreach (var notebook in notebooks)
 {
     Console.WriteLine($"Running {Path.GetFileName(notebook)}{(standIn ? " with stand-in ImageNet weights" : "")} ...");
-    var result = NotebookRun.Execute(notebook, artifacts, Workspace.NotebookTimeout, environment);
+    var toRun = notebook;
+    if (withSolutions && File.Exists(Solutions.FileOf(notebook)))
+        Solutions.Derive(notebook, toRun = Path.Combine(artifacts, ".with-solutions", Path.GetFileName(notebook)));
+    var result = NotebookRun.Execute(toRun, artifacts, Workspace.NotebookTimeout, environment, workingDirectory: Path.GetDirectoryName(notebook));
     results.Add(result);
     Console.WriteLine($"  {(result.Succeeded ? "ok" : "FAILED")} in {result.Seconds:F1} s, {result.Figures.Count} figure(s), " +
         $"peak memory {(result.PeakMemoryBytes is long b ? $"{b / 1e6:F0} MB" : "n/a")}");
     foreach (var error in result.Errors)
         Console.WriteLine("  " + error.Split('\n')[0]);
+    foreach (var exercise in result.Exercises.Where(e => withSolutions || e.Status != "not-answered"))
+        Console.WriteLine($"  exercise '{exercise.Title}': {exercise.Status}");
 }
 Gallery.Write(artifacts);
 var largest = results.Max(r => r.PeakMemoryBytes);

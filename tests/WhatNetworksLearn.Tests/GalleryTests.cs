@@ -55,7 +55,7 @@ public sealed partial class GalleryTests : IDisposable
             Plot.Image(ramp, title).Save(Path.Combine(folder, file + ".png"));
         }
         var run = new NotebookResult(name, heading.TrimStart('#', ' '), true, 1.5, 200_000_000,
-            figures.Select(f => new SavedFigure(f.File, f.Title)).ToList(), []);
+            figures.Select(f => new SavedFigure(f.File, f.Title)).ToList(), [], []);
         File.WriteAllText(Path.Combine(folder, NotebookRun.RunFile), JsonSerializer.Serialize(run));
     }
 

@@ -63,7 +63,7 @@ public class NotebookTests
     /// The notebooks with an ImageNet branch. The tests run them on stand-in weights (random, made here), so the branch
     /// must run and must announce the stand-in on screen.
     /// </summary>
-    static readonly HashSet<string> ImageNetNotebooks = ["01-occlusion"];
+    static readonly HashSet<string> ImageNetNotebooks = ["00-models", "01-occlusion"];
 
     const string StandInAnnouncement = "Stand-in weights: the figures are meaningless.";
 
@@ -84,7 +84,18 @@ public class NotebookTests
         Assert.True(ExpectedFigures.ContainsKey(name), $"Add the figures {name} must produce to {nameof(ExpectedFigures)}.");
         Assert.True(ToolsRestored.Value);
 
-        var result = NotebookRun.Execute(PathOf(name), Path.Combine(Root, "artifacts"), Workspace.NotebookTimeout, StandIns.Value);
+        // With a solutions file, the run is the notebook as students get it followed by every exercise's solution and
+        // typical mistake, each with its check again: one kernel covers all three states of every check.
+        var notebook = PathOf(name);
+        var checks = new List<ExpectedCheck>();
+        if (File.Exists(Solutions.FileOf(notebook)))
+        {
+            var withSolutions = Path.Combine(Root, "artifacts", ".with-solutions", name + ".ipynb");
+            checks = Solutions.Derive(notebook, withSolutions);
+            notebook = withSolutions;
+        }
+        var result = NotebookRun.Execute(notebook, Path.Combine(Root, "artifacts"), Workspace.NotebookTimeout, StandIns.Value,
+            workingDirectory: Path.Combine(Root, "notebooks"));
         Gallery.Write(Path.Combine(Root, "artifacts"));
 
         Assert.True(result.Succeeded, $"{name} failed:\n{string.Join("\n", result.Errors)}");
@@ -94,6 +105,13 @@ public class NotebookTests
         {
             var png = File.ReadAllBytes(Path.Combine(Root, "artifacts", name, figure + ".png"));
             Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
+        }
+        foreach (var check in checks)
+        {
+            var shown = result.Exercises.Where(e => e.Cell == check.Cell).ToList();
+            Assert.True(shown.Count == 1, $"{name}, exercise {check.Exercise} ({check.Part}): its check cell showed {shown.Count} verdicts, not one.");
+            Assert.True(shown[0].Status == check.Status,
+                $"{name}, exercise {check.Exercise} ({check.Part}): the check said {shown[0].Status}, not {check.Status}.");
         }
         var executed = File.ReadAllText(Path.Combine(Root, "artifacts", name, name + ".ipynb"));
         Assert.True(executed.Contains(StandInAnnouncement) == ImageNetNotebooks.Contains(name),
