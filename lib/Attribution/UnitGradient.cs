@@ -61,6 +61,9 @@ public sealed class UnitGradient(VisionModel model, ReluBackward rule) : IAttrib
     /// </summary>
     public Tensor OfLayer(Tensor pixels, string layer) => Gradient(pixels, layer, activation => activation.sum());
 
+    /// <summary>N x C x H x W: the gradient of the total of the network's output for each image, what explains a feature trunk (notebook 17).</summary>
+    public Tensor OfTotal(Tensor pixels) => Gradient(pixels, null, output => output.sum());
+
     /// <summary>
     /// N x C x H x W: the gradient of the unnormalised score (before the softmax, so that the other classes do not
     /// enter) of each image's target class, through the rule.

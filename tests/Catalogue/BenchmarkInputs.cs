@@ -24,7 +24,7 @@ public sealed class BenchmarkInputs : IDisposable
         (Garments, GarmentLabels) = (sample.Images, sample.Labels);
         using var photo = ImageFiles.Load(Kit.DataPath("images", "chelsea.png"));
         Cat = Images.Prepare(photo, ResNet);
-        (FirstGarment, FirstGarmentBatch, FirstLabel, CatImage) = (Garments[0], Garments[..1], GarmentLabels[..1], Cat[0]);
+        (FirstGarment, FirstGarmentBatch, FirstFourGarments, FirstLabel, CatImage) = (Garments[0], Garments[..1], Garments[..4], GarmentLabels[..1], Cat[0]);
     }
 
     public VisionModel Fashion { get; } = FashionCnn.Load(CPU);
@@ -37,6 +37,7 @@ public sealed class BenchmarkInputs : IDisposable
     public Tensor Cat { get; }
     public Tensor FirstGarment { get; }
     public Tensor FirstGarmentBatch { get; }
+    public Tensor FirstFourGarments { get; }
     public Tensor FirstLabel { get; }
     public Tensor CatImage { get; }
     public Hog Hog { get; } = new(HogClassifier.FashionMnistHog);
@@ -64,7 +65,7 @@ public sealed class BenchmarkInputs : IDisposable
         ResNet.Dispose();
         Trunk.Dispose();
         Hog.Dispose();
-        foreach (var t in new[] { Garments, GarmentLabels, Cat, FirstGarment, FirstGarmentBatch, FirstLabel, CatImage })
+        foreach (var t in new[] { Garments, GarmentLabels, Cat, FirstGarment, FirstGarmentBatch, FirstFourGarments, FirstLabel, CatImage })
             t.Dispose();
         if (tsneInput.IsValueCreated)
             tsneInput.Value.Dispose();

@@ -146,6 +146,51 @@ public static class Techniques
             },
             BadOptions = [(m, x) => SaliencySegmentation.Run(m, x[0], 0, options: new SegmentationOptions(Iterations: 0))],
         },
+        new("grad-cam", "17-grad-cam-and-integrated-gradients", "new GradCam(")
+        {
+            Types = [typeof(GradCam)],
+            OnImages = (m, x) => new GradCam(m, "relu3").Attribute(x, 0).Dispose(),
+            Benchmarks =
+            [
+                new("Grad-CAM", "100 images, relu3, fashion-cnn", b => () => new GradCam(b.Fashion, "relu3").Map(b.Garments, 0).Dispose()),
+                new("Grad-CAM", "1 photo 224 x 224, layer4, ResNet-18", b => () => new GradCam(b.ResNet, "layer4").Map(b.Cat, ImageNetClasses.Tabby).Dispose()),
+            ],
+        },
+        new("guided grad-cam", "17-grad-cam-and-integrated-gradients", "new GuidedGradCam(")
+        {
+            Types = [typeof(GuidedGradCam)],
+            OnImages = (m, x) => new GuidedGradCam(m, "relu3").Attribute(x, 0).Dispose(),
+        },
+        new("integrated gradients", "17-grad-cam-and-integrated-gradients", "new IntegratedGradients(")
+        {
+            Types = [typeof(IntegratedGradients)],
+            OnImages = (m, x) => new IntegratedGradients(m, new IntegratedGradientsOptions(Steps: 4, Baseline: IntegrationBaseline.Blurred)).Attribute(x, 0).Dispose(),
+            BadOptions =
+            [
+                (m, x) => new IntegratedGradients(m, new IntegratedGradientsOptions(Steps: -1)).Attribute(x, 0),
+                (m, x) => new IntegratedGradients(m, new IntegratedGradientsOptions(BatchSize: 0)).Attribute(x, 0),
+                (m, x) => new IntegratedGradients(m, new IntegratedGradientsOptions(BlurFraction: double.NaN)).Attribute(x, 0),
+                (m, x) => new IntegratedGradients(m, new IntegratedGradientsOptions(Baseline: (IntegrationBaseline)9)).Attribute(x, 0),
+            ],
+            Benchmarks =
+            [
+                new("Integrated Gradients", "100 images, 64 steps, fashion-cnn", b => () =>
+                    new IntegratedGradients(b.Fashion, new IntegratedGradientsOptions(Steps: 64, BatchSize: 256)).Attribute(b.Garments, 0).Dispose()),
+                new("Integrated Gradients", "1 photo 224 x 224, 32 steps in batches of 16, ResNet-18", b => () =>
+                    new IntegratedGradients(b.ResNet, new IntegratedGradientsOptions(Steps: 32, BatchSize: 16)).Attribute(b.Cat, ImageNetClasses.Tabby).Dispose()),
+            ],
+        },
+        new("cascading randomisation", "18-sanity-checks", "CascadingRandomization.Run(")
+        {
+            Types = [typeof(CascadingRandomization), typeof(RandomizedLayers)],
+            OnImages = (m, x) => CascadingRandomization.Run(m, [("gradient", new UnitGradient(m, ReluBackward.Backprop))], x, 0, ["fc2", "conv3"]).Dispose(),
+            Benchmarks =
+            [
+                new("cascading randomisation", "4 images, 5 stages, gradient and Grad-CAM, fashion-cnn", b => () =>
+                    CascadingRandomization.Run(b.Fashion, [("gradient", new UnitGradient(b.Fashion, ReluBackward.Backprop)), ("Grad-CAM", new GradCam(b.Fashion, "relu3"))],
+                        b.FirstFourGarments, 0, ["fc2", "fc1", "conv3", "conv2", "conv1"]).Dispose()),
+            ],
+        },
         new("class models", "09-class-models", "ActivationMaximization.ClassModels(")
         {
             Types = [typeof(ActivationMaximization), typeof(InputOptimizer), typeof(Objective)],
