@@ -62,13 +62,21 @@ public class NotebookTests
         ["16-hog-adversarial"] = ["what-the-hog-classifier-sees-images-and-their-hog-glyphs",
             "pgd-against-hog-plus-a-linear-classifier-eps-0-05-images-hog-glyphs-change-adversarial-images",
             "hog-vs-cnn-attack-success-rate-against-eps-120-images", "the-cafe-wall-illusion-and-what-hog-sees-in-it"],
+        ["17-grad-cam-and-integrated-gradients"] = ["grad-cam-of-the-predicted-class-at-relu3-enlarged-and-guided-grad-cam",
+            "grad-cam-of-the-predicted-class-at-four-depths-of-fashion-cnn",
+            "grad-cam-left-and-guided-grad-cam-right-for-the-three-most-likely-classes",
+            "integrated-gradients-of-ankle-boot-from-three-baselines-64-steps",
+            "four-images-explained-by-six-methods-magnitudes-each-map-scaled-to-its-own-maximum",
+            "grad-cam-of-the-resnet-18-trunk-s-feature-total-on-three-photos",
+            "resnet-18-imagenet-grad-cam-guided-grad-cam-and-integrated-gradients-of-the-top-class"],
     };
 
     /// <summary>
     /// The notebooks with an ImageNet branch. The tests run them on stand-in weights (random, made here), so the branch
     /// must run and must announce the stand-in on screen.
     /// </summary>
-    static readonly HashSet<string> ImageNetNotebooks = ["00-models", "01-occlusion", "06-guided-backprop", "07-class-saliency", "08-saliency-segmentation"];
+    static readonly HashSet<string> ImageNetNotebooks = ["00-models", "01-occlusion", "06-guided-backprop", "07-class-saliency", "08-saliency-segmentation",
+        "17-grad-cam-and-integrated-gradients"];
 
     const string StandInAnnouncement = "Stand-in weights: the figures are meaningless.";
 
