@@ -11,7 +11,7 @@ public static class Images
     /// <list type="bullet">
     /// <item>channels: a greyscale image gets three equal channels for a colour model; a colour image becomes its luma (BT.601) for a greyscale model;</item>
     /// <item>size: the shorter side is scaled to the model's (bilinear, antialiased when shrinking), then the centre is cropped to the model's height and width, so nothing is stretched;</item>
-    /// <item>values must already be in [0,1].</item>
+    /// <item>values must already be in [0,1], and stay within the image's range (resampling's rounding is clamped away).</item>
     /// </list>
     /// Returns N x C x H x W on the model's device.
     /// </summary>
@@ -82,6 +82,8 @@ public static class Images
         var resized = nn.functional.interpolate(batch, [scaledHeight, scaledWidth], mode: InterpolationMode.Bilinear,
             align_corners: false, antialias: scale < 1);
         long top = (scaledHeight - height) / 2, left = (scaledWidth - width) / 2;
-        return resized.narrow(2, top, height).narrow(3, left, width);
+        // Every output pixel is a weighted mean of input pixels, but antialiased resampling can round a hair past the
+        // input's range (1.0000001 from pixels of at most 1), which attacks refuse as invalid pixels.
+        return resized.narrow(2, top, height).narrow(3, left, width).clamp(batch.min(), batch.max());
     }
 }

@@ -48,6 +48,17 @@ public class ImagesTests
     }
 
     [Fact]
+    public void Prepared_photos_stay_in_the_unit_range()
+    {
+        // Shrinking coffee.png to 224 x 224 with antialiasing once gave a pixel of 1.0000001, which the attacks refuse.
+        using var model = TorchVisionModels.CreateUntrained("resnet18");
+        using var coffee = ImageFiles.Load(Photo("coffee.png"));
+        using var prepared = Images.Prepare(coffee, model);
+        Assert.InRange(prepared.max().item<float>(), 0.99f, 1f);
+        Assert.InRange(prepared.min().item<float>(), 0f, 0.01f);
+    }
+
+    [Fact]
     public void Prepare_converts_colour_to_luma_for_a_greyscale_model()
     {
         using var model = FashionCnn.Load(CPU);
