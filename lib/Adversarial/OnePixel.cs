@@ -69,37 +69,19 @@ public sealed class OnePixel(VisionModel model, OnePixelOptions? options = null)
     /// <summary>Attacks each image of the batch (N x C x H x W in [0,1]) with its true label, or towards one target class.</summary>
     public OnePixelResult Attack(Tensor pixels, Tensor labels, int? targetClass = null)
     {
-        model.CheckInput(pixels);
-        if (targetClass is { } target)
-            model.CheckClass(target);
-        if (labels.dim() != 1 || labels.shape[0] != pixels.shape[0])
-            throw new ArgumentException($"Expected one label per image ({pixels.shape[0]}); got labels of shape [{string.Join(", ", labels.shape)}].", nameof(labels));
-        long height = pixels.shape[2], width = pixels.shape[3];
-        Options.Validate(height, width);
         using var scope = NewDisposeScope();
-        var labelValues = labels.cpu().to_type(ScalarType.Int64).data<long>().ToArray();
-        foreach (var label in labelValues)
-            model.CheckClass((int)label);
-
-        var original = pixels.to(model.Device);
-        var truth = labels.to(model.Device).to_type(ScalarType.Int64);
+        var (original, truth) = AttackSteps.Prepare(model, pixels, labels, targetClass);
+        Options.Validate(pixels.shape[2], pixels.shape[3]);
         using (no_grad())
+        using (model.EvaluationMode())   // the network as it answers at test time, dropout and batch norm included
         {
             var (best, generations) = Evolve(original, truth, targetClass);
-            var result = Apply(original, best);
             var coordinates = best[.., .., ..2].round().to_type(ScalarType.Int32).cpu().data<int>().ToArray();
             int k = Options.Pixels;
-            var changed = Enumerable.Range(0, labelValues.Length)
+            var changed = Enumerable.Range(0, (int)pixels.shape[0])
                 .Select(i => (IReadOnlyList<ChangedPixel>)Enumerable.Range(0, k).Select(j => new ChangedPixel(coordinates[2 * (i * k + j)], coordinates[2 * (i * k + j) + 1])).ToList())
                 .ToList();
-            var before = model.Module.forward(original).argmax(1);
-            var probabilities = nn.functional.softmax(model.Module.forward(result), 1);
-            var (probability, after) = probabilities.max(1);
-            var success = targetClass is { } goal ? after.eq(goal) : after.ne(truth);
-            var attack = new AttackResult(result.cpu().MoveToOuterDisposeScope(), (result - original).cpu().MoveToOuterDisposeScope(),
-                before.cpu().MoveToOuterDisposeScope(), after.cpu().MoveToOuterDisposeScope(),
-                probability.cpu().MoveToOuterDisposeScope(), success.cpu().MoveToOuterDisposeScope());
-            return new OnePixelResult(attack, changed, generations);
+            return new OnePixelResult(AttackSteps.Result(model, original, Apply(original, best), truth, targetClass), changed, generations);
         }
     }
 
@@ -196,8 +178,8 @@ public sealed class OnePixel(VisionModel model, OnePixelOptions? options = null)
         long count = candidates.shape[0], k = candidates.shape[1], channels = images.shape[1], height = images.shape[2], width = images.shape[3];
         var x = candidates[.., .., 0].round().to_type(ScalarType.Int64);
         var y = candidates[.., .., 1].round().to_type(ScalarType.Int64);
-        var index = (y * width + x).unsqueeze(1).expand(count, channels, k);   // M x C x k
-        var colours = candidates[.., .., 2..].permute(0, 2, 1);                // M x C x k
+        var index = (y * width + x).unsqueeze(1).expand(count, channels, k);                // M x C x k
+        var colours = candidates[.., .., 2..].permute(0, 2, 1).to_type(images.dtype);      // M x C x k
         return images.reshape(count, channels, height * width).clone().scatter_(2, index, colours).reshape(count, channels, height, width);
     }
 

@@ -1,5 +1,6 @@
 using WhatNetworksLearn.Data;
 using WhatNetworksLearn.Notebook;
+using WhatNetworksLearn.Platform;
 using static TorchSharp.torch;
 
 namespace WhatNetworksLearn.Models;
@@ -34,7 +35,7 @@ public static class ImageNetClassifier
         if (!string.IsNullOrWhiteSpace(standInFolder))
         {
             var standIn = Path.Combine(standInFolder, architecture.Name + ".pth");
-            var model = TorchVisionModels.Load(architecture, standIn, $"{architecture.Description.Replace("ImageNet weights", "")}STAND-IN random weights", device);
+            var model = Shared(architecture, standIn, $"{architecture.Description.Replace("ImageNet weights", "")}STAND-IN random weights", device);
             show(new Note($"Stand-in weights: the figures are meaningless. {architecture.Name} has random weights from {standIn}, because the test setting " +
                           $"{StandInVariable} is set. For the real figures, unset it and run {FetchCommand} {architecture.Name}.", NoteKind.Warning));
             return model;
@@ -48,12 +49,23 @@ public static class ImageNetClassifier
         }
         try
         {
-            return TorchVisionModels.Load(architecture, TorchVisionModels.Verified(architecture, path), architecture.Description, device);
+            return Shared(architecture, TorchVisionModels.Verified(architecture, path), architecture.Description, device);
         }
         catch (InvalidDataException damaged)
         {
             show(new Note(damaged.Message + " Until then the notebook shows the offline version only.", NoteKind.Warning));
             return null;
         }
+    }
+
+    /// <summary>
+    /// The network from <paramref name="path"/>, loaded once per process and device (<see cref="SharedLoads"/>), so that
+    /// rerunning a notebook cell costs no memory for it.
+    /// </summary>
+    static VisionModel Shared(TorchVisionModels.Architecture architecture, string path, string description, Device? device)
+    {
+        device ??= Kit.DefaultDevice;
+        return VisionModel.Shared($"imagenet {architecture.Name} from {SharedLoads.FileKey(path)} on {device.type}:{device.index}",
+            () => TorchVisionModels.Load(architecture, path, description, device));
     }
 }

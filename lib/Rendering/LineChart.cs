@@ -140,14 +140,16 @@ public static class LineChart
         return true;
     }
 
-    /// <summary>About five round tick values between <paramref name="min"/> and <paramref name="max"/>.</summary>
+    /// <summary>
+    /// About five round tick values between <paramref name="min"/> and <paramref name="max"/>. Each is a whole multiple
+    /// of the step, not a running sum: the sum's rounding error would print zero as "-0.0" or "-0".
+    /// </summary>
     internal static IEnumerable<(double Value, string Label)> Ticks(double min, double max)
     {
         double raw = (max - min) / 5, magnitude = Math.Pow(10, Math.Floor(Math.Log10(raw)));
         double step = new[] { 1, 2, 2.5, 5, 10 }.Select(m => m * magnitude).First(s => s >= raw);
         int decimals = Math.Max(0, -(int)Math.Floor(Math.Log10(step) + 1e-9) + (step / magnitude == 2.5 ? 1 : 0));
-        // Whole multiples of the step, not a running sum: a sum drifts to values like -1e-17, which print as "-0.00".
-        for (long i = (long)Math.Ceiling(min / step); i * step <= max + step * 1e-9; i++)
-            yield return (i * step, (i * step).ToString("F" + decimals, System.Globalization.CultureInfo.InvariantCulture));
+        for (long k = (long)Math.Ceiling(min / step - 1e-9); k * step <= max + step * 1e-9; k++)
+            yield return (k * step, (k * step).ToString("F" + decimals, System.Globalization.CultureInfo.InvariantCulture));
     }
 }
