@@ -74,6 +74,7 @@ public class NotebookTests
             "four-images-explained-by-six-methods-magnitudes-each-map-scaled-to-its-own-maximum",
             "grad-cam-of-the-resnet-18-trunk-s-feature-total-on-three-photos",
             "resnet-18-imagenet-grad-cam-guided-grad-cam-and-integrated-gradients-of-the-top-class"],
+        ["19-unit-explorer"] = ["the-unit-explorer-s-first-unit-of-each-stage-what-it-looks-for-its-map-its-top-regions-and-their-patterns"],
     };
 
     /// <summary>
