@@ -14,11 +14,18 @@ public static class LineChart
         new(0x94, 0x67, 0xbd), new(0x8c, 0x56, 0x4b), new(0xe3, 0x77, 0xc2), new(0x7f, 0x7f, 0x7f),
     ];
 
-    public static Figure Draw(IReadOnlyList<Series> series, string title, string xLabel, string yLabel, int width = 560, int height = 340)
+    /// <summary>
+    /// Draws the series. The legend goes inside the plot at its top left, or, when <paramref name="legendWidth"/> is
+    /// more than 0, in a column of that many pixels right of the plot: for lines that all start at the top left.
+    /// </summary>
+    public static Figure Draw(IReadOnlyList<Series> series, string title, string xLabel, string yLabel, int width = 560, int height = 340, int legendWidth = 0)
     {
         if (series.Count == 0 || series.Any(s => s.X.Count != s.Y.Count || s.X.Count == 0))
             throw new ArgumentException("Every series needs as many x as y values, and at least one point.", nameof(series));
-        const int left = 64, right = 16, top = 34, bottom = 48;
+        if (legendWidth < 0 || legendWidth > width / 2)
+            throw new ArgumentOutOfRangeException(nameof(legendWidth), $"The legend's column must be 0 (legend inside the plot) to half the width ({width / 2}); got {legendWidth}.");
+        const int left = 64, top = 34, bottom = 48;
+        int right = 16 + legendWidth;
         double xMin = series.Min(s => s.X.Min()), xMax = series.Max(s => s.X.Max());
         double yMin = series.Min(s => s.Y.Min()), yMax = series.Max(s => s.Y.Max());
         if (xMax == xMin) xMax = xMin + 1;
@@ -70,7 +77,7 @@ public static class LineChart
             for (int k = 0; k < series[i].X.Count; k++)
                 canvas.DrawCircle(Map(series[i].X[k], series[i].Y[k]), 2.5f, dot);
             using var legend = Fonts.Paint(11, colour);
-            canvas.DrawText("— " + series[i].Name, left + 10, top + 14 + i * 14, legend);
+            canvas.DrawText("— " + series[i].Name, legendWidth > 0 ? left + plotWidth + 10 : left + 10, top + 14 + i * 14, legend);
         }
         using var image = surface.Snapshot();
         using var png = image.Encode(SKEncodedImageFormat.Png, 100);

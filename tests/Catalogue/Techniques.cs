@@ -191,6 +191,11 @@ public static class Techniques
                         b.FirstFourGarments, 0, ["fc2", "fc1", "conv3", "conv2", "conv1"]).Dispose()),
             ],
         },
+        new("edge detector", "18-sanity-checks", "new EdgeDetector(")
+        {
+            Types = [typeof(EdgeDetector)],
+            OnImages = (m, x) => new EdgeDetector(m).Attribute(x, 0).Dispose(),
+        },
         new("class models", "09-class-models", "ActivationMaximization.ClassModels(")
         {
             Types = [typeof(ActivationMaximization), typeof(InputOptimizer), typeof(Objective)],

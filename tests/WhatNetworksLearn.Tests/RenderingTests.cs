@@ -204,6 +204,30 @@ public class RenderingTests
     }
 
     [Fact]
+    public void A_chart_s_legend_column_lies_right_of_the_plot()
+    {
+        // One line along the top from the left: a legend inside the plot would be drawn over it, one in a column is not.
+        Series[] lines = [new("a rather long name", [0, 1, 2], [1, 1, 0])];
+        static int ColouredPixelsRightOf(Figure figure, int x)
+        {
+            using var bitmap = SKBitmap.Decode(figure.Png);
+            int count = 0;
+            for (int px = x; px < bitmap.Width; px++)
+                for (int py = 0; py < bitmap.Height; py++)
+                {
+                    var c = bitmap.GetPixel(px, py);
+                    count += c.Blue > 150 && c.Red < 100 ? 1 : 0;   // the first series is blue
+                }
+            return count;
+        }
+        var inside = LineChart.Draw(lines, "t", "x", "y", 400, 200);
+        var column = LineChart.Draw(lines, "t", "x", "y", 400, 200, legendWidth: 150);
+        Assert.Equal(0, ColouredPixelsRightOf(inside, 400 - 12));
+        Assert.True(ColouredPixelsRightOf(column, 400 - 16 - 150 + 4) > 20, "the legend's text lies in its column");
+        Assert.Throws<ArgumentOutOfRangeException>(() => LineChart.Draw(lines, "t", "x", "y", 400, 200, legendWidth: 300));
+    }
+
+    [Fact]
     public void Wrapped_text_fits_its_width_and_keeps_every_character()
     {
         using var paint = Fonts.Paint(11, SKColors.Black);

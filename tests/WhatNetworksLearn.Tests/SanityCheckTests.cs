@@ -95,6 +95,27 @@ public sealed class SanityCheckTests : IDisposable
         Assert.True(SynthesisTests.Identical(result.Maps, again.Maps));
     }
 
+    /// <summary>An "explanation" that is 0 everywhere.</summary>
+    sealed class Nothing(VisionModel model) : IAttribution
+    {
+        public VisionModel Model => model;
+        public Tensor Attribute(Tensor pixels, Targets targets) => zeros_like(pixels).cpu();
+    }
+
+    [Fact]
+    public void Maps_that_are_0_everywhere_are_counted_and_correlate_0()
+    {
+        using var result = CascadingRandomization.Run(model,
+            [("nothing", new Nothing(model)), ("image", new TheImage(model))], sample.Images, 0, ["fc2", "conv1"]);
+        for (int s = 0; s <= 2; s++)
+        {
+            Assert.Equal(4, result.EmptyMaps(0, s));
+            Assert.Equal(0, result.EmptyMaps(1, s));
+            Assert.Equal(0.0, result.MeanCorrelation("nothing", s));
+        }
+        Assert.NotEmpty(result.MapsFigure(0, "maps that are 0 everywhere can be drawn").Png);
+    }
+
     [Fact]
     public void Rank_correlation_is_spearmans_with_ties_sharing_their_mean_rank()
     {
@@ -109,6 +130,33 @@ public sealed class SanityCheckTests : IDisposable
         Assert.True(Attributions.RankCorrelation(map, -map).allclose(-ones(3)));
         // A constant map has no order.
         Assert.Equal(0f, Attributions.RankCorrelation(zeros(1, 4), a).item<float>());
+    }
+
+    [Fact]
+    public void The_edge_detector_is_sobel_by_hand_and_ignores_the_model()
+    {
+        using var scope = NewDisposeScope();
+        // A bright pixel at (10, 10) on black: the Sobel derivatives around it are the kernel's weights.
+        var dot = zeros(1, 1, 28, 28);
+        dot[0, 0, 10, 10] = tensor(1f);
+        var map = new EdgeDetector(model).Attribute(dot, 0);
+        Assert.Equal(new long[] { 1, 1, 28, 28 }, map.shape);
+        Assert.Equal(0f, map[0, 0, 10, 10].item<float>());                      // the centre of the kernels weighs 0
+        Assert.Equal(2f, map[0, 0, 10, 9].item<float>(), 6);                    // beside it: gx = 2, gy = 0
+        Assert.Equal(2f, map[0, 0, 11, 10].item<float>(), 6);                   // below it: gx = 0, gy = 2
+        Assert.Equal(MathF.Sqrt(2), map[0, 0, 9, 9].item<float>(), 6);          // diagonal: gx = gy = 1
+        Assert.Equal(8L, map.gt(0).sum().item<long>());                         // only the 8 neighbours
+        // A vertical step from 0 to 1 between columns 13 and 14: gx = 1 + 2 + 1 on both sides of it, also on the
+        // border rows (replicated), and 0 elsewhere.
+        var step = zeros(1, 1, 28, 28);
+        step[.., .., .., TensorIndex.Slice(14)] = tensor(1f);
+        var edges = new EdgeDetector(model).Attribute(step, Targets.PerImage([3]));
+        var expected = zeros(1, 1, 28, 28);
+        expected[.., .., .., TensorIndex.Slice(13, 15)] = tensor(4f);
+        Assert.True(edges.allclose(expected));
+        // It never runs the model: randomising every layer changes nothing.
+        using (RandomizedLayers.Apply(model, Stages))
+            Assert.True(SynthesisTests.Identical(edges, new EdgeDetector(model).Attribute(step, 0)));
     }
 
     [Fact]
