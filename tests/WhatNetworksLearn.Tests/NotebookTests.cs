@@ -69,6 +69,9 @@ public class NotebookTests
             "four-images-explained-by-six-methods-magnitudes-each-map-scaled-to-its-own-maximum",
             "grad-cam-of-the-resnet-18-trunk-s-feature-total-on-three-photos",
             "resnet-18-imagenet-grad-cam-guided-grad-cam-and-integrated-gradients-of-the-top-class"],
+        ["18-sanity-checks"] = ["cascading-randomisation-six-maps-of-one-ankle-boot-as-fashion-cnn-s-layers-turn-random-from-the-top",
+            "cascading-randomisation-six-maps-of-one-pullover-as-fashion-cnn-s-layers-turn-random-from-the-top",
+            "rank-correlation-with-the-trained-network-s-map-mean-over-50-images"],
     };
 
     /// <summary>
