@@ -71,7 +71,8 @@ public class NotebookTests
             "resnet-18-imagenet-grad-cam-guided-grad-cam-and-integrated-gradients-of-the-top-class"],
         ["18-sanity-checks"] = ["cascading-randomisation-six-maps-of-one-ankle-boot-as-fashion-cnn-s-layers-turn-random-from-the-top",
             "cascading-randomisation-six-maps-of-one-pullover-as-fashion-cnn-s-layers-turn-random-from-the-top",
-            "rank-correlation-with-the-trained-network-s-map-mean-over-50-images"],
+            "rank-correlation-with-the-trained-network-s-map-mean-over-50-images",
+            "resnet-18-imagenet-four-maps-of-the-cat-photo-as-the-layers-turn-random-from-the-top"],
     };
 
     /// <summary>
@@ -79,7 +80,7 @@ public class NotebookTests
     /// must run and must announce the stand-in on screen.
     /// </summary>
     static readonly HashSet<string> ImageNetNotebooks = ["00-models", "01-occlusion", "06-guided-backprop", "07-class-saliency", "08-saliency-segmentation",
-        "17-grad-cam-and-integrated-gradients"];
+        "17-grad-cam-and-integrated-gradients", "18-sanity-checks"];
 
     const string StandInAnnouncement = "Stand-in weights: the figures are meaningless.";
 
