@@ -174,6 +174,31 @@ public sealed class SanityCheckTests : IDisposable
         Assert.Contains("Valid names", unknown.Message);
     }
 
+    [Fact]
+    public void The_cascade_exercise_puts_back_weights_a_student_left_random()
+    {
+        var before = State();
+        // Right numbers, but the randomisation is never disposed: the model would stay random for the rest of the notebook.
+        Tensor LeavesItRandom(VisionModel m, IAttribution method, Tensor images, Targets targets, string[] stages)
+        {
+            using var scope = NewDisposeScope();
+            var trained = Attributions.PerPixel(method.Attribute(images, targets));
+            var rows = new List<Tensor> { Attributions.RankCorrelation(trained, trained) };
+            for (int s = 1; s <= stages.Length; s++)
+            {
+                var random = RandomizedLayers.Apply(m, stages.Take(s).ToArray(), seed: 0);
+                rows.Add(Attributions.RankCorrelation(Attributions.PerPixel(method.Attribute(images, targets)), trained));
+                if (s < stages.Length)
+                    random.Dispose();
+            }
+            return stack(rows.ToArray()).MoveToOuterDisposeScope();
+        }
+        var result = WhatNetworksLearn.Exercises.SanityCheckExercises.Cascade(LeavesItRandom, model, sample.Images);
+        Assert.Equal(WhatNetworksLearn.Notebook.ExerciseStatus.NotYet, result.Status);
+        Assert.Contains("still had random weights", result.Message);
+        AssertUnchanged(before);
+    }
+
     public void Dispose()
     {
         model.Dispose();
