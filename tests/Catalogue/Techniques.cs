@@ -210,6 +210,11 @@ public static class Techniques
                 (m, x) => UnitExplorer.Write(m, [x[0]], ["x"], CandidateViews.Whole(x), ["relu1"], Path.Combine(Path.GetTempPath(), "kit-explorer-bad-options"), new UnitExplorerOptions(MapPhotos: 2)),
             ],
         },
+        new("edge detector", "18-sanity-checks", "new EdgeDetector(")
+        {
+            Types = [typeof(EdgeDetector)],
+            OnImages = (m, x) => new EdgeDetector(m).Attribute(x, 0).Dispose(),
+        },
         new("class models", "09-class-models", "ActivationMaximization.ClassModels(")
         {
             Types = [typeof(ActivationMaximization), typeof(InputOptimizer), typeof(Objective)],
