@@ -39,6 +39,9 @@ public class JupyterTests
             ["JUPYTER_PATH"] = jupyterFolder,
             ["JUPYTER_RUNTIME_DIR"] = Path.Combine(jupyterFolder, "runtime"),
         };
+        // The ImageNet branches run on announced stand-in weights, as in the notebook tests: the real ones cannot be had here.
+        foreach (var (key, value) in StandInWeights.Environment(StandInWeights.Create(Path.Combine(Kit.Root(AppContext.BaseDirectory), "artifacts", "stand-in-weights"))))
+            environment[key] = value;
         // One after another: kernels started at the same instant collide on .NET Interactive's HTTP port range.
         foreach (var name in Notebooks)
         {
