@@ -122,7 +122,7 @@ public sealed class OnePixel(VisionModel model, OnePixelOptions? options = null)
                 var trial = Repair(Mutate(parents, activeImages.Select(i => generators[i]).ToArray()), height, width);
                 var (trialLoss, trialReached) = Evaluate(images[active], trial, labels[active], target);
                 var better = trialLoss.le(loss[active]);
-                population.index_put_(where(better.reshape(better.shape[0], size, 1, 1), trial, parents), active);
+                population.index_put_(Survivors(parents, trial, better), active);
                 loss.index_put_(where(better, trialLoss, loss[active]), active);
                 reached.index_put_(where(better, trialReached, reached[active]), active);
                 progress.Report(generation);
@@ -146,21 +146,34 @@ public sealed class OnePixel(VisionModel model, OnePixelOptions? options = null)
     /// </summary>
     Tensor Mutate(Tensor population, Generator[] generators)
     {
-        long images = population.shape[0], size = population.shape[1];
+        long size = population.shape[1];
         var device = population.device;
         // Random keys with the candidate itself pushed to the end: the first three in sorted order are three distinct others.
         var keys = stack(generators.Select(g => rand(new long[] { size, size }, generator: g, device: device)).ToArray()) + eye(size, device: device) * 2;
-        var others = keys.argsort(2)[.., .., ..3];   // A x P x 3
-        Tensor Pick(int r) => population.gather(1, others[.., .., r].reshape(images, size, 1, 1).expand_as(population));
-        var mutant = Pick(0) + Options.MutationFactor * (Pick(1) - Pick(2));
+        var mutant = DeRand1(population, keys.argsort(2)[.., .., ..3], Options.MutationFactor);
         if (Options.CrossoverRate is not { } rate)
             return mutant;
         var take = stack(generators.Select(g => rand(population.shape[1..], generator: g, device: device)).ToArray()).lt(rate);
         return where(take, mutant, population);
     }
 
+    /// <summary>
+    /// The DE/rand/1 mutants x_r1 + F (x_r2 - x_r3) of populations (A x P x k x (2 + C)), r1, r2, r3 given per candidate
+    /// as indices into its own image's population (A x P x 3).
+    /// </summary>
+    internal static Tensor DeRand1(Tensor population, Tensor others, float factor)
+    {
+        long images = population.shape[0], size = population.shape[1];
+        Tensor Pick(int r) => population.gather(1, others[.., .., r].reshape(images, size, 1, 1).expand_as(population));
+        return Pick(0) + factor * (Pick(1) - Pick(2));
+    }
+
+    /// <summary>Greedy selection: each trial (A x P x k x (2 + C)) replaces its parent where it is at least as fit (<paramref name="better"/>, A x P).</summary>
+    internal static Tensor Survivors(Tensor parents, Tensor trial, Tensor better) =>
+        where(better.reshape(better.shape[0], better.shape[1], 1, 1), trial, parents);
+
     /// <summary>Keeps positions inside the image and reflects colours that left [0,1] back into it (so they rarely sit exactly on 0 or 1).</summary>
-    static Tensor Repair(Tensor population, long height, long width)
+    internal static Tensor Repair(Tensor population, long height, long width)
     {
         var x = population[.., .., .., 0..1].clamp(0, width - 1);
         var y = population[.., .., .., 1..2].clamp(0, height - 1);
@@ -188,7 +201,7 @@ public sealed class OnePixel(VisionModel model, OnePixelOptions? options = null)
     /// for every candidate of every image (A x P each), the candidate images built and sent through the network a few
     /// thousand at a time. Candidates that put two of their pixels on one position are never accepted.
     /// </summary>
-    (Tensor Loss, Tensor Reached) Evaluate(Tensor images, Tensor population, Tensor labels, int? target)
+    internal (Tensor Loss, Tensor Reached) Evaluate(Tensor images, Tensor population, Tensor labels, int? target)
     {
         long count = population.shape[0], size = population.shape[1];
         var candidates = population.reshape(count * size, population.shape[2], population.shape[3]);

@@ -191,7 +191,7 @@ public sealed class Hog : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>L2-Hys or L2 over the last dimension (one block's histogram).</summary>
-    Tensor Normalize(Tensor blocks)
+    internal Tensor Normalize(Tensor blocks)
     {
         var normalized = blocks / (blocks.square().sum(dim: -1, keepdim: true).sqrt() + Options.Epsilon);
         if (Options.Norm == BlockNorm.L2)

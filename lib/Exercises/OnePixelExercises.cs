@@ -1,0 +1,99 @@
+using WhatNetworksLearn.Adversarial;
+using WhatNetworksLearn.Models;
+using WhatNetworksLearn.Notebook;
+using static TorchSharp.torch;
+
+namespace WhatNetworksLearn.Exercises;
+
+/// <summary>
+/// The checks of notebook 13-one-pixel's exercises. Each computes the expected answer with the kit's own differential
+/// evolution (<see cref="OnePixel"/>) on the notebook's model and images, so the notebook never shows it.
+/// </summary>
+public static class OnePixelExercises
+{
+    /// <summary>The population of the implementation exercises: one candidate pixel (x, y, grey) per row, P x 1 x 3.</summary>
+    const int Population = 20;
+
+    /// <summary>
+    /// A seeded population of one-pixel candidates for a <paramref name="height"/> x <paramref name="width"/> grey image,
+    /// and for each candidate three distinct others (P x 3), drawn as the kit draws them.
+    /// </summary>
+    static (Tensor Population, Tensor Others) Draw(long height, long width, int seed)
+    {
+        using var generator = new Generator((ulong)seed);
+        var x = rand(new long[] { Population, 1, 1 }, generator: generator) * (width - 1);
+        var y = rand(new long[] { Population, 1, 1 }, generator: generator) * (height - 1);
+        var grey = rand(new long[] { Population, 1, 1 }, generator: generator);
+        var keys = rand(new long[] { Population, Population }, generator: generator) + eye(Population) * 2;   // itself last
+        return (cat([x, y, grey], 2), keys.argsort(1)[.., ..3]);
+    }
+
+    /// <summary>Exercise 1: the DE/rand/1 mutation x_r1 + F (x_r2 − x_r3), written by the student, on a seeded population.</summary>
+    public static ExerciseResult Mutation(Func<Tensor, Tensor, float, Tensor?> yours, VisionModel model, OnePixelOptions options, int seed = 1)
+    {
+        using var scope = NewDisposeScope();
+        var (population, others) = Draw(model.Input.Height, model.Input.Width, seed);
+        var expected = OnePixel.DeRand1(population.unsqueeze(0), others.unsqueeze(0), options.MutationFactor).squeeze(0);
+        return Exercise.Implementation("The DE/rand/1 mutation", () => yours(population.clone(), others.clone(), options.MutationFactor), expected,
+            "Row i of the result is built from the three candidates whose row numbers stand in row i of others (r1, r2, r3), " +
+            "not from candidate i itself; F scales only the difference of the second and the third.", tolerance: 1e-5);
+    }
+
+    /// <summary>
+    /// Exercise 2: greedy selection written by the student: the mutants (repaired into the image) against their parents,
+    /// with the losses the kit's attack gives them on the first of <paramref name="images"/> (probability of its true class).
+    /// </summary>
+    public static ExerciseResult Selection(Func<Tensor, Tensor, Tensor, Tensor, Tensor?> yours, VisionModel model, Tensor images, Tensor labels,
+        OnePixelOptions options, int seed = 2)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        using var mode = model.EvaluationMode();
+        long height = model.Input.Height, width = model.Input.Width;
+        var (population, others) = Draw(height, width, seed);
+        var parents = population.unsqueeze(0);
+        var trial = OnePixel.Repair(OnePixel.DeRand1(parents, others.unsqueeze(0), options.MutationFactor), height, width);
+        var attack = new OnePixel(model, options with { Pixels = 1 });
+        var image = images.narrow(0, 0, 1).to(model.Device);
+        var label = labels.narrow(0, 0, 1).to(ScalarType.Int64).to(model.Device);
+        var parentLoss = attack.Evaluate(image, parents.to(model.Device), label, null).Loss.cpu();
+        var trialLoss = attack.Evaluate(image, trial.to(model.Device), label, null).Loss.cpu();
+        var expected = OnePixel.Survivors(parents, trial, trialLoss.le(parentLoss)).squeeze(0);
+        return Exercise.Implementation("Greedy selection", () => yours(parents.squeeze(0).clone(), parentLoss.squeeze(0).clone(), trial.squeeze(0).clone(), trialLoss.squeeze(0).clone()),
+            expected,
+            "The loss is the probability of the true class, which the attack wants LOW. A trial takes its parent's place where its loss is " +
+            "at most the parent's; compare the two loss vectors element by element and choose whole rows (reshape the comparison to P x 1 x 1).", tolerance: 1e-6);
+    }
+
+    /// <summary>The choices of exercise 3, by letter.</summary>
+    static readonly string[] SearchChoices = ["a", "b", "c"];
+
+    /// <summary>The images of exercise 3: the first of the notebook's, enough to count and few enough to run in a second or two.</summary>
+    const int SearchImages = 100;
+
+    /// <summary>
+    /// Exercise 3: random search with the same number of candidates per image as <paramref name="options"/>' evolution,
+    /// against the evolution's own result <paramref name="evolved"/> (k = 1) on the first 100 images, predicted before
+    /// running: (a) it breaks clearly fewer (under ¾ as many), (b) about as many, (c) clearly more (over 1¼ times as many).
+    /// </summary>
+    public static ExerciseResult RandomSearch(string? prediction, VisionModel model, Tensor images, Tensor labels, OnePixelOptions options, OnePixelResult evolved)
+    {
+        const string title = "Evolution against random search";
+        if (prediction is not null && !SearchChoices.Contains(prediction.Trim().ToLowerInvariant()))
+            return new(title, ExerciseStatus.NotYet, "not yet: answer with one of the letters a, b or c.");
+        using var scope = NewDisposeScope();
+        int n = (int)Math.Min(SearchImages, images.shape[0]);
+        int budget = options.Population * (options.Iterations + 1);
+        using var random = new OnePixel(model, options with { Pixels = 1, Population = budget, Iterations = 0 }).Attack(images.narrow(0, 0, n), labels.narrow(0, 0, n));
+        long byEvolution = evolved.Attack.Success.narrow(0, 0, n).sum().item<long>();
+        long byChance = random.Attack.Success.sum().item<long>();
+        var outcome = byChance > 1.25 * byEvolution ? "c" : byChance < 0.75 * byEvolution ? "a" : "b";
+        return Exercise.Prediction(title, prediction, outcome,
+            $"Of the first {n} images, the evolution (population {options.Population}, {options.Iterations} generations) broke {byEvolution}, " +
+            $"and {budget} random one-pixel changes per image, the same number of candidates, broke {byChance}. " +
+            "Both begin with random candidates; the evolution then builds each new one from three earlier ones and keeps it only if it lowers " +
+            "the probability of the true class, while random search keeps drawing pixels anywhere in the image, on the garment or off it. " +
+            $"Whether building on earlier finds pays off depends on how long the search runs: {options.Iterations} generations leave it little time, " +
+            "the paper's 100 generations much more.");
+    }
+}
