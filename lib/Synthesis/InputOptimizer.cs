@@ -60,6 +60,8 @@ public static class InputOptimizer
         var history = new List<double>(options.Steps);
         using var progress = onStep is null ? ProgressDisplay.Start(options.Label, options.Steps) : null;
         using var capture = new LayerCapture(model, objective.Layers, detach: false);
+        var stepRule = options.StepRule.ForNewRun();
+        using var stepMemory = stepRule as IDisposable;
         bool wasTraining = model.Module.training;
         model.Module.eval();
         try
@@ -74,7 +76,7 @@ public static class InputOptimizer
                 history.Add(value);
                 using (no_grad())
                 {
-                    image.Parameters.add_(options.StepRule.Update(gradient));
+                    image.Parameters.add_(stepRule.Update(gradient));
                     foreach (var regularizer in options.Regularizers)
                         regularizer.Apply(image.Parameters, step);
                 }
