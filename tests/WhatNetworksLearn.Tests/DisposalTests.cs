@@ -32,6 +32,7 @@ public sealed class DisposalTests : IDisposable
     {
         AssertNoGrowth(() => FoolingImages.ByGradientAscent(model, [0, 1], new GradientFoolingOptions(Steps: 2)).Dispose());
         AssertNoGrowth(() => FoolingImages.ByEvolution(model, [0, 1], new EvolutionOptions(Generations: 2, Population: 4)).Dispose());
+        AssertNoGrowth(() => FoolingImages.ByEvolution(model, [0, 1], new EvolutionOptions(Generations: 2, Population: 4, Encoding: GenomeEncoding.Cppn)).Dispose());
         using var images = rand(10, 1, 28, 28, generator: new Generator(5));
         using var labels = arange(10L);
         AssertNoGrowth(() =>
@@ -42,9 +43,11 @@ public sealed class DisposalTests : IDisposable
     }
 
     [Fact]
-    public void Class_models_and_tsne_leave_no_tensor_alive()
+    public void Class_models_feature_visualisation_and_tsne_leave_no_tensor_alive()
     {
         AssertNoGrowth(() => ActivationMaximization.ClassModels(model, [0, 1], new MaximizationOptions(Steps: 3)).Dispose());
+        foreach (var basis in new[] { ImageBasis.Fourier, ImageBasis.Pixels })   // Adam's memory included
+            AssertNoGrowth(() => FeatureVisualization.Classes(model, [0, 1], new FeatureVisualizationOptions(Steps: 3, Basis: basis, Pad: 2)).Dispose());
         using var points = rand(60, 8, generator: new Generator(4));
         AssertNoGrowth(() => Tsne.Embed(points, new TsneOptions(Perplexity: 10, Iterations: 20)));
     }
