@@ -115,7 +115,10 @@ public static class FeatureVisualization
         if (count < 1)
             throw new ArgumentOutOfRangeException(nameof(count), $"Ask for at least one image; got {count}.");
         if (options.Basis == ImageBasis.Pixels && start is not null)
+        {
+            FourierImage.CheckPixels(start);
             return new PixelImage(start, model.Device);
+        }
         var fourier = start is null
             ? FourierImage.Random(count, input.Channels, input.Height, input.Width, options.Seed, options.Decay, options.DecorrelateColors, device: model.Device)
             : FourierImage.FromPixels(start, options.Decay, options.DecorrelateColors, model.Device);

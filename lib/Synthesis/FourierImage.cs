@@ -69,8 +69,7 @@ public sealed class FourierImage : IImageParameterization
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var values = pixels.to(ScalarType.Float32, device ?? pixels.device);
-        if (!values.isfinite().all().item<bool>() || values.min().item<float>() < 0 || values.max().item<float>() > 1)
-            throw new ArgumentException("Expected pixels in [0,1] with no NaN or infinite values; divide 0..255 values by 255.", nameof(pixels));
+        CheckPixels(values);
         var logits = values.clamp(Margin, 1 - Margin).logit();
         if (decorrelate && values.shape[1] == 3)
             logits = ColorDecorrelation.FromRgb(logits);
@@ -118,6 +117,13 @@ public sealed class FourierImage : IImageParameterization
     {
         Parameters.Dispose();
         scale.Dispose();
+    }
+
+    /// <summary>Refuses values outside [0,1], NaN and infinities.</summary>
+    internal static void CheckPixels(Tensor pixels)
+    {
+        if (!pixels.isfinite().all().item<bool>() || pixels.min().item<float>() < 0 || pixels.max().item<float>() > 1)
+            throw new ArgumentException("Expected pixels in [0,1] with no NaN or infinite values; divide 0..255 values by 255.", nameof(pixels));
     }
 
     static void CheckShape(long count, long channels, long height, long width)

@@ -323,6 +323,9 @@ public class FeatureVisualizationTests(ITestOutputHelper output)
         Assert.Contains("Valid names", Assert.Throws<ArgumentException>(() => FeatureVisualization.Channels(model, "layer9", [0])).Message);
         Assert.Contains("no channel 32", Assert.Throws<ArgumentOutOfRangeException>(() => FeatureVisualization.Channels(model, "conv2", [32], new FeatureVisualizationOptions(Steps: 1))).Message);
         Assert.Contains("[0,1]", Assert.Throws<ArgumentException>(() => FourierImage.FromPixels(full(1, 3, 4, 4, 2f))).Message);
+        using var bright = full(1, 3, 32, 32, 255f);
+        Assert.Contains("divide 0..255", Assert.Throws<ArgumentException>(() =>
+            FeatureVisualization.Run(model, Objective.ClassScore(0), 1, new FeatureVisualizationOptions(Basis: ImageBasis.Pixels), start: bright)).Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => FourierImage.Random(1, 3, 1, 4));
     }
 
