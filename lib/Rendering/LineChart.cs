@@ -5,7 +5,10 @@ namespace WhatNetworksLearn.Rendering;
 /// <summary>One line of a chart: its name (for the legend) and its points.</summary>
 public sealed record Series(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y);
 
-/// <summary>A static line chart (axes, ticks, legend) drawn as a figure, for training curves and sweeps.</summary>
+/// <summary>
+/// A static line chart (axes, ticks, legend) drawn as a figure, for training curves and sweeps. The legend goes into
+/// the corner of the plot that covers the fewest points, the top left when that is free.
+/// </summary>
 public static class LineChart
 {
     static readonly SKColor[] Palette =
@@ -69,12 +72,36 @@ public static class LineChart
             using var dot = new SKPaint { Color = colour, IsAntialias = true };
             for (int k = 0; k < series[i].X.Count; k++)
                 canvas.DrawCircle(Map(series[i].X[k], series[i].Y[k]), 2.5f, dot);
-            using var legend = Fonts.Paint(11, colour);
-            canvas.DrawText("— " + series[i].Name, left + 10, top + 14 + i * 14, legend);
+        }
+
+        var names = series.Select(s => "— " + s.Name).ToList();
+        float legendWidth = names.Max(text.MeasureText) + 12, legendHeight = 14 * names.Count + 8;
+        var points = series.SelectMany(s => s.X.Zip(s.Y, Map)).ToList();
+        var box = PlaceLegend(points, SKRect.Create(left, top, plotWidth, plotHeight), legendWidth, legendHeight);
+        using var backdrop = new SKPaint { Color = SKColors.White.WithAlpha(220) };
+        canvas.DrawRect(box, backdrop);
+        for (int i = 0; i < names.Count; i++)
+        {
+            using var legend = Fonts.Paint(11, Palette[i % Palette.Length]);
+            canvas.DrawText(names[i], box.Left + 6, box.Top + 14 + i * 14, legend);
         }
         using var image = surface.Snapshot();
         using var png = image.Encode(SKEncodedImageFormat.Png, 100);
         return new Figure(title, png.ToArray(), width, height);
+    }
+
+    /// <summary>The corner of <paramref name="plot"/> for a legend of the given size that covers the fewest points; of equals, top left, top right, bottom right, bottom left.</summary>
+    internal static SKRect PlaceLegend(IReadOnlyList<SKPoint> points, SKRect plot, float width, float height)
+    {
+        const float margin = 4;
+        SKRect[] corners =
+        [
+            SKRect.Create(plot.Left + margin, plot.Top + margin, width, height),
+            SKRect.Create(plot.Right - width - margin, plot.Top + margin, width, height),
+            SKRect.Create(plot.Right - width - margin, plot.Bottom - height - margin, width, height),
+            SKRect.Create(plot.Left + margin, plot.Bottom - height - margin, width, height),
+        ];
+        return corners.MinBy(corner => points.Count(corner.Contains));
     }
 
     /// <summary>About five round tick values between <paramref name="min"/> and <paramref name="max"/>.</summary>

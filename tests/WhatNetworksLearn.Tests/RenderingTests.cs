@@ -106,6 +106,16 @@ public class RenderingTests
     }
 
     [Fact]
+    public void The_legend_goes_to_the_emptiest_corner_top_left_first()
+    {
+        var plot = SKRect.Create(0, 0, 100, 100);
+        Assert.Equal(SKRect.Create(4, 4, 30, 20), LineChart.PlaceLegend([], plot, 30, 20));
+        // A curve that rises fast and stays high fills the top left and the top right; the bottom right is free.
+        var rising = Enumerable.Range(0, 100).Select(x => new SKPoint(x, x < 20 ? 100 - 5 * x : 10)).ToList();
+        Assert.Equal(SKRect.Create(66, 76, 30, 20), LineChart.PlaceLegend(rising, plot, 30, 20));
+    }
+
+    [Fact]
     public void Image_shaped_tensors_show_as_pictures_and_others_as_numbers()
     {
         using var image = rand(3, 16, 16);
