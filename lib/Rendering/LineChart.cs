@@ -111,6 +111,9 @@ public static class LineChart
         double step = new[] { 1, 2, 2.5, 5, 10 }.Select(m => m * magnitude).First(s => s >= raw);
         int decimals = Math.Max(0, -(int)Math.Floor(Math.Log10(step) + 1e-9) + (step / magnitude == 2.5 ? 1 : 0));
         for (double v = Math.Ceiling(min / step) * step; v <= max + step * 1e-9; v += step)
-            yield return (v, v.ToString("F" + decimals, System.Globalization.CultureInfo.InvariantCulture));
+        {
+            double value = Math.Abs(v) < step * 1e-9 ? 0 : v;   // Math.Ceiling(-0.9) is -0, printed "-0"
+            yield return (value, value.ToString("F" + decimals, System.Globalization.CultureInfo.InvariantCulture));
+        }
     }
 }

@@ -103,6 +103,7 @@ public class RenderingTests
     {
         Assert.Equal(["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"], LineChart.Ticks(0, 1).Select(t => t.Label));
         Assert.Equal(["10", "20", "30", "40", "50"], LineChart.Ticks(8, 52).Select(t => t.Label));
+        Assert.Equal(["0", "10", "20"], LineChart.Ticks(-4.5, 22).Select(t => t.Label));   // not "-0"
     }
 
     [Fact]
