@@ -191,7 +191,7 @@ public class FoolingImagesTests(ITestOutputHelper output)
         // Evolution is slow on a loaded test machine: a few classes that it reaches early in the notebook's runs.
         using var smooth = FoolingImages.ByEvolution(model, [0, 1, 8], new EvolutionOptions(Generations: 150, Population: 30, MutationRate: 0.2, Encoding: GenomeEncoding.LowResolution));
         using var direct = FoolingImages.ByEvolution(model, [6, 8], new EvolutionOptions(Generations: 150, Population: 30, MutationRate: 0.05));
-        using var cppn = FoolingImages.ByEvolution(model, [0, 1, 5, 7, 8, 9], new EvolutionOptions(Generations: 100, Population: 40, MutationRate: 0.2, MutationStrength: 0.5, Encoding: GenomeEncoding.Cppn));
+        using var cppn = FoolingImages.ByEvolution(model, [0, 1, 5, 8, 9], new EvolutionOptions(Generations: 100, Population: 40, MutationRate: 0.2, MutationStrength: 0.5, Encoding: GenomeEncoding.Cppn));
         foreach (var (name, result) in new[] { ("gradient ascent (steps)", gradient), ("evolution, low resolution (generations)", smooth), ("evolution, direct (generations)", direct), ("evolution, CPPN (generations)", cppn) })
         {
             output.WriteLine($"{name}: {result.ClassesReached}/{result.Classes.Count} at 99 %, all by {result.AllReachedAt}, per class [{string.Join(", ", result.ReachedAt)}], {result.ForwardPasses} images through the network");
