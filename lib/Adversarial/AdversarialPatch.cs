@@ -107,42 +107,39 @@ public sealed class AdversarialPatch(VisionModel model, PatchOptions? options = 
     public PatchOptions Options { get; } = options ?? new PatchOptions();
 
     /// <summary>
-    /// Trains a patch towards <paramref name="targetClass"/> on <paramref name="images"/> (N x C x H x W in [0,1]).
-    /// Progress goes to <paramref name="onStep"/> (step, mean target probability) if given, else to a progress bar.
+    /// Trains a patch towards <paramref name="targetClass"/> on <paramref name="images"/> (N x C x H x W in [0,1]) with
+    /// the shared <see cref="InputOptimizer"/> loop: the patch's pixels are the parameters (a <see cref="PixelImage"/> of
+    /// 1 x C x P x P), <see cref="PasteIntoImages"/> is the transform, and the objective is the mean log-probability of
+    /// the target over each step's batch. Progress goes to <paramref name="onStep"/> (step, mean target probability) if
+    /// given, else to a progress bar.
     /// </summary>
     public PatchTraining Train(Tensor images, int targetClass, Action<int, double>? onStep = null)
     {
         CheckRequest(images, targetClass);
-        if (images.shape[0] == 0)
-            throw new ArgumentException("Training needs at least one image.", nameof(images));
         using var scope = NewDisposeScope();
         using var random = new Generator((ulong)Options.Seed);
         var training = images.detach().to(model.Device);
-        var patch = NoisePatch(random).to(model.Device).requires_grad_(true);
-        var target = full(Options.BatchSize, targetClass, ScalarType.Int64, device: model.Device);
+        using var patch = new PixelImage(NoisePatch(random).unsqueeze(0), model.Device);
+        var loop = new OptimizationOptions(Options.Steps, Options.Seed)
+        {
+            StepRule = Options.StepRule,
+            Transforms = [new PasteIntoImages(training, Options)],
+        };
+        // The loop differentiates the sum over the batch; scaled by 1 / batch size, that is the mean log-probability.
+        var objective = (1.0 / Options.BatchSize) * Objective.ClassLogProbability(targetClass);
         var history = new List<double>(Options.Steps);
-        using (var progress = onStep is null ? ProgressDisplay.Start("Training the patch", Options.Steps) : null)
-            for (int step = 0; step < Options.Steps; step++)
-            {
-                using var stepScope = NewDisposeScope();
-                var batch = training[randint(0, training.shape[0], [Options.BatchSize], generator: random).to(model.Device)];
-                var placements = Draw(Options.BatchSize, random);
-                var (pasted, _) = PatchPasting.PasteWithMask(batch, patch, placements);
-                var logProbability = nn.functional.log_softmax(model.Module.forward(pasted), 1).gather(1, target.unsqueeze(1));
-                var objective = logProbability.mean();
-                var gradient = autograd.grad([objective], [patch])[0];
-                double probability = logProbability.detach().exp().mean().item<float>();
-                if (!double.IsFinite(probability))
-                    throw new InvalidOperationException($"Training became unstable at step {step} (target probability {probability}); use a smaller step size.");
-                history.Add(probability);
-                using (no_grad())
-                    patch.add_(Options.StepRule.Update(gradient.unsqueeze(0))[0]).clamp_(0, 1);
-                if (onStep is null)
-                    progress!.Report(step + 1, $"p({Name(targetClass)}) {probability:P0}");
-                else
-                    onStep(step, probability);
-            }
-        return new PatchTraining(patch.detach().cpu().MoveToOuterDisposeScope(), history);
+        using var progress = onStep is null ? ProgressDisplay.Start("Training the patch", Options.Steps) : null;
+        using var result = InputOptimizer.Run(model, patch, objective, loop, random, step =>
+        {
+            using var probabilities = nn.functional.log_softmax(step.Scores, 1)[.., targetClass].exp().mean();
+            double probability = probabilities.item<float>();
+            history.Add(probability);
+            if (onStep is null)
+                progress!.Report(step.Step + 1, $"p({Name(targetClass)}) {probability:P0}");
+            else
+                onStep(step.Step, probability);
+        });
+        return new PatchTraining(result.Images[0].clone().MoveToOuterDisposeScope(), history);
     }
 
     /// <summary>
@@ -208,9 +205,7 @@ public sealed class AdversarialPatch(VisionModel model, PatchOptions? options = 
     Tensor NoisePatch(Generator random) =>
         rand(new long[] { model.Input.Channels, Options.PatchSize, Options.PatchSize }, generator: random);
 
-    PatchPasting.Placements Draw(int count, Generator random) =>
-        PatchPasting.Draw(count, model.Input.Height, model.Input.Width, Options.PatchSize, Options.MinScale, Options.MaxScale, Options.MaxDegrees,
-            random, model.Device);
+    PatchPasting.Placements Draw(int count, Generator random) => PatchPasting.Draw(count, model.Input.Height, model.Input.Width, Options, random, model.Device);
 
     string Name(int classIndex) => model.ClassNames[classIndex];
 
@@ -230,5 +225,37 @@ public sealed class AdversarialPatch(VisionModel model, PatchOptions? options = 
         using var scope = NewDisposeScope();   // the comparisons' temporaries
         if (patch.lt(0).logical_or(patch.gt(1)).any().item<bool>())
             throw new ArgumentException("Patch pixels must lie in [0,1].", nameof(patch));
+    }
+}
+
+/// <summary>
+/// The adversarial patch's transform (expectation over transformation): every time the loop runs the model, the
+/// rendered patch (1 x C x P x P) is pasted into a fresh random batch of <see cref="PatchOptions.BatchSize"/> of the
+/// training images (drawn with replacement), each at its own random placement from the options' ranges.
+/// Differentiable with respect to the patch.
+/// </summary>
+public sealed class PasteIntoImages : ITransform
+{
+    readonly Tensor images;
+    readonly PatchOptions options;
+
+    /// <param name="images">The images to paste into, N x C x H x W (kept by reference, not copied).</param>
+    /// <param name="options">The batch size and the ranges of scale, angle and the patch's size.</param>
+    public PasteIntoImages(Tensor images, PatchOptions options)
+    {
+        if (images.dim() != 4 || images.shape[0] == 0)
+            throw new ArgumentException($"Expected a non-empty batch of images N x C x H x W to paste into; got [{string.Join(", ", images.shape)}].", nameof(images));
+        options.Validate(images.shape[2], images.shape[3]);
+        this.images = images;
+        this.options = options;
+    }
+
+    public Tensor Apply(Tensor patch, Generator random)
+    {
+        using var scope = NewDisposeScope();
+        var batch = images[randint(0, images.shape[0], [options.BatchSize], generator: random).to(images.device)];
+        var placements = PatchPasting.Draw(options.BatchSize, images.shape[2], images.shape[3], options, random, images.device);
+        var (pasted, _) = PatchPasting.PasteWithMask(batch, patch, placements);
+        return pasted.MoveToOuterDisposeScope();
     }
 }

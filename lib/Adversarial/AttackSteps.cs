@@ -3,24 +3,24 @@ using static TorchSharp.torch;
 
 namespace WhatNetworksLearn.Adversarial;
 
-/// <summary>The pieces FGSM and PGD share: checking a request, the signed loss gradient, and packing the result.</summary>
+/// <summary>The pieces the attacks share: checking a request, the signed loss gradient, and packing the result.</summary>
 static class AttackSteps
 {
-    /// <summary>Checks images, labels and target against the model before any work is done.</summary>
+    /// <summary>
+    /// Checks images, labels and target against the model before any work is done. Labels are class indices, one per
+    /// image; labels stored as floating-point whole numbers are accepted (see <see cref="Targets.FromLabels"/>).
+    /// </summary>
     public static void Check(VisionModel model, Tensor pixels, Tensor labels, int? targetClass)
     {
         model.CheckInput(pixels);
         if (labels.dim() != 1 || labels.shape[0] != pixels.shape[0])
             throw new ArgumentException($"Expected one label per image ({pixels.shape[0]}); got labels of shape [{string.Join(", ", labels.shape)}].", nameof(labels));
         CheckPixelRange(pixels, nameof(pixels));
+        var truth = Targets.FromLabels(labels);
         if (targetClass is int target)
             model.CheckClass(target);
         else
-            using (var low = labels.min()) using (var high = labels.max())
-            {
-                model.CheckClass((int)low.item<long>());
-                model.CheckClass((int)high.item<long>());
-            }
+            truth.CheckClasses(model, pixels.shape[0]);
     }
 
     /// <summary>Refuses images with pixels outside [0,1] (most often bytes 0..255 not yet divided by 255).</summary>
@@ -38,7 +38,9 @@ static class AttackSteps
             throw new ArgumentOutOfRangeException(name, $"{what} must be a finite number ≥ 0 (a pixel change in [0,1]); got {value}.");
     }
 
-    /// <summary>Checks the request, then gives the images (detached) and their labels (int64) on the model's device.</summary>
+    /// <summary>
+    /// Checks the request, then gives the images (detached) and their labels (int64) on the model's device.
+    /// </summary>
     public static (Tensor Images, Tensor Labels) Prepare(VisionModel model, Tensor pixels, Tensor labels, int? targetClass)
     {
         Check(model, pixels, labels, targetClass);
@@ -46,18 +48,16 @@ static class AttackSteps
     }
 
     /// <summary>
-    /// The sign of the direction that helps the attack, for the whole batch in one forward and backward pass:
-    /// up the loss of the true labels (untargeted) or down the loss of the target (targeted). Only the images get a
-    /// gradient; the model's parameters are left untouched.
+    /// The sign of the direction that helps the attack, for the whole batch in one forward and backward pass
+    /// (<see cref="InputGradient"/>): up the loss of the true labels (untargeted) or down the loss of the target (targeted).
     /// </summary>
     public static Tensor AttackDirection(VisionModel model, Tensor images, Tensor labels, int? targetClass)
     {
         using var scope = NewDisposeScope();
-        var input = images.detach().requires_grad_(true);
-        var scores = model.Module.forward(input);
-        var loss = nn.functional.cross_entropy(scores, Goal(images, labels, targetClass), reduction: nn.Reduction.Sum);
-        var gradient = autograd.grad([loss], [input])[0];
-        return SignTowardsGoal(gradient, targetClass).detach().MoveToOuterDisposeScope();
+        var goal = Goal(images, labels, targetClass);
+        var gradient = InputGradient.Of(model, images,
+            input => nn.functional.cross_entropy(model.Module.forward(input), goal, reduction: nn.Reduction.Sum));
+        return SignTowardsGoal(gradient, targetClass).MoveToOuterDisposeScope();
     }
 
     /// <summary>The classes the loss is taken against: each image's true label, or the target for every image.</summary>
@@ -74,6 +74,7 @@ static class AttackSteps
     public static AttackResult Result(VisionModel model, Tensor original, Tensor adversarial, Tensor labels, int? targetClass)
     {
         using var noGrad = no_grad();
+        using var mode = model.EvaluationMode();   // the answers of the network at test time, as the gradients were taken
         var before = model.Module.forward(original).argmax(1);
         var (probability, prediction) = nn.functional.softmax(model.Module.forward(adversarial), 1).max(1);
         var success = targetClass is int target ? prediction.eq(target) : prediction.ne(labels);

@@ -94,46 +94,37 @@ public static partial class FoolingImages
         using var random = new Generator((ulong)options.Seed, device);
         int size = options.Population, niches = classes.Count;
 
-        bool wasTraining = model.Module.training;
-        model.Module.eval();
-        try
-        {
-            // Generation 0: random genomes, uniform over the genes' range; each niche takes the best of them for its class.
-            var start = rand([size, .. genomeShape], generator: random, device: device) * (high - low) + low;
-            var (fitness, best) = NicheFitness(model, Render(start, options, input), classes).max(0);
-            var elites = start.index_select(0, best);
-            var history = new List<double[]> { ToArray(fitness) };
-            var reachedAt = new int?[niches];
-            Record(reachedAt, history[0], options.Goal, 0);
+        using var mode = model.EvaluationMode();
+        // Generation 0: random genomes, uniform over the genes' range; each niche takes the best of them for its class.
+        var start = rand([size, .. genomeShape], generator: random, device: device) * (high - low) + low;
+        var (fitness, best) = NicheFitness(model, Render(start, options, input), classes).max(0);
+        var elites = start.index_select(0, best);
+        var history = new List<double[]> { ToArray(fitness) };
+        var reachedAt = new int?[niches];
+        Record(reachedAt, history[0], options.Goal, 0);
 
-            using (var progress = ProgressDisplay.Start("Evolving fooling images", options.Generations))
-            {
-                for (int generation = 1; generation <= options.Generations && reachedAt.Any(r => r is null); generation++)
-                {
-                    using var generationScope = NewDisposeScope();
-                    // Parents come from the classes still below the goal: fooled classes need no more offspring.
-                    var unsolved = fitness.lt(options.Goal).to_type(ScalarType.Float32);
-                    var parents = elites.index_select(0, multinomial(unsolved, size, replacement: true, generator: random));
-                    var offspring = Mutate(parents, options, random);
-                    var (childFitness, bestChild) = NicheFitness(model, Render(offspring, options, input), classes).max(0);
-                    var better = childFitness.gt(fitness);
-                    var betterGenome = better.reshape([niches, .. genomeShape.Select(_ => 1L)]);
-                    elites = where(betterGenome, offspring.index_select(0, bestChild), elites).MoveToOuterDisposeScope();
-                    fitness = where(better, childFitness, fitness).MoveToOuterDisposeScope();
-                    var confidences = ToArray(fitness);
-                    history.Add(confidences);
-                    Record(reachedAt, confidences, options.Goal, generation);
-                    progress.Report(generation, Status(confidences, options.Goal));
-                }
-            }
-            long forwardPasses = (long)size * history.Count;
-            return Result(model, Render(elites, options, input), classes, history, reachedAt, options.Goal, forwardPasses);
-        }
-        finally
+        using (var progress = ProgressDisplay.Start("Evolving fooling images", options.Generations))
         {
-            if (wasTraining)
-                model.Module.train();
+            for (int generation = 1; generation <= options.Generations && reachedAt.Any(r => r is null); generation++)
+            {
+                using var generationScope = NewDisposeScope();
+                // Parents come from the classes still below the goal: fooled classes need no more offspring.
+                var unsolved = fitness.lt(options.Goal).to_type(ScalarType.Float32);
+                var parents = elites.index_select(0, multinomial(unsolved, size, replacement: true, generator: random));
+                var offspring = Mutate(parents, options, random);
+                var (childFitness, bestChild) = NicheFitness(model, Render(offspring, options, input), classes).max(0);
+                var better = childFitness.gt(fitness);
+                var betterGenome = better.reshape([niches, .. genomeShape.Select(_ => 1L)]);
+                elites = where(betterGenome, offspring.index_select(0, bestChild), elites).MoveToOuterDisposeScope();
+                fitness = where(better, childFitness, fitness).MoveToOuterDisposeScope();
+                var confidences = ToArray(fitness);
+                history.Add(confidences);
+                Record(reachedAt, confidences, options.Goal, generation);
+                progress.Report(generation, Status(confidences, options.Goal));
+            }
         }
+        long forwardPasses = (long)size * history.Count;
+        return Result(model, Render(elites, options, input), classes, history, reachedAt, options.Goal, forwardPasses);
     }
 
     /// <summary>The images the genomes stand for: themselves, enlarged bilinearly to the model's size, or drawn by their CPPNs.</summary>

@@ -47,9 +47,6 @@ public sealed record FoolingResult(Tensor Images, Tensor Confidence, IReadOnlyLi
     /// <summary>The step or generation at which the last class reached the goal; null unless every class did.</summary>
     public int? AllReachedAt => ReachedAt.All(r => r is not null) ? ReachedAt.Max() : null;
 
-    /// <summary>One class's confidence over the steps or generations, for a chart.</summary>
-    public IReadOnlyList<double> ConfidenceOf(int classPosition) => History.Select(h => h[classPosition]).ToList();
-
     /// <summary>The lowest confidence over all classes at each step or generation: the class that is hardest to fool.</summary>
     public IReadOnlyList<double> WorstConfidence => History.Select(h => h.Min()).ToList();
 
@@ -70,8 +67,8 @@ public static partial class FoolingImages
 {
     /// <summary>
     /// One fooling image per class by gradient ascent: start from uniform noise and raise the unnormalised score of the
-    /// image's class with normalised gradient steps (the shared <see cref="InputOptimizer"/> loop, one step at a time so
-    /// that it can stop as soon as every image reaches the goal). A high score pushes the softmax of that class towards 1.
+    /// image's class with normalised gradient steps (the shared <see cref="InputOptimizer"/> loop), stopping as soon as
+    /// every image reaches the goal. A high score pushes the softmax of that class towards 1.
     /// </summary>
     public static FoolingResult ByGradientAscent(VisionModel model, IReadOnlyList<int> classes, GradientFoolingOptions? options = null)
     {
@@ -79,39 +76,38 @@ public static partial class FoolingImages
         options.Validate();
         CheckClasses(model, classes);
         using var scope = NewDisposeScope();
+        using var mode = model.EvaluationMode();
         var input = model.Input;
         using var random = new Generator((ulong)options.Seed);
         using var start = rand(new long[] { classes.Count, input.Channels, input.Height, input.Width }, generator: random);
         using var image = new PixelImage(start, model.Device);
-        var objective = Objective.ClassScore([.. classes]);
-        var step = new OptimizationOptions(1, options.Seed) { StepRule = new NormalizedGradient(options.StepSize) };
-        bool wasTraining = model.Module.training;
-        model.Module.eval();
-        try
+        // The loop's forward pass at step s sees the images after s steps: their confidences are the history and decide the stop.
+        var history = new List<double[]>();
+        var reachedAt = new int?[classes.Count];
+        bool stopped = false;
+        using var progress = ProgressDisplay.Start("Fooling images by gradient ascent", options.Steps);
+        void Note(double[] confidences)
         {
-            var history = new List<double[]> { Confidences(model, image.Parameters, classes) };
-            var reachedAt = new int?[classes.Count];
-            Record(reachedAt, history[0], options.Goal, 0);
-            using (var progress = ProgressDisplay.Start("Fooling images by gradient ascent", options.Steps))
+            history.Add(confidences);
+            Record(reachedAt, confidences, options.Goal, history.Count - 1);
+            progress.Report(history.Count - 1, Status(confidences, options.Goal));
+        }
+        var loop = new OptimizationOptions(options.Steps, options.Seed)
+        {
+            StepRule = new NormalizedGradient(options.StepSize),
+            StopWhen = step =>
             {
-                for (int done = 1; done <= options.Steps && reachedAt.Any(r => r is null); done++)
-                {
-                    using (InputOptimizer.Run(model, image, objective, step, random, onStep: (_, _) => { })) { }
-                    var confidences = Confidences(model, image.Parameters, classes);
-                    history.Add(confidences);
-                    Record(reachedAt, confidences, options.Goal, done);
-                    progress.Report(done, Status(confidences, options.Goal));
-                }
-            }
-            // Each step sends the batch through the network once (forward and backward); measuring the confidences is bookkeeping.
-            long forwardPasses = (long)(history.Count - 1) * classes.Count;
-            return Result(model, image.Parameters.detach(), classes, history, reachedAt, options.Goal, forwardPasses);
-        }
-        finally
-        {
-            if (wasTraining)
-                model.Module.train();
-        }
+                Note(Confidences(step.Scores, classes));
+                return stopped = reachedAt.All(r => r is not null);
+            },
+        };
+        // The progress bar above reports each step, so the loop is given a step callback and draws none of its own.
+        using (InputOptimizer.Run(model, image, Objective.ClassScore([.. classes]), loop, random, onStep: _ => { })) { }
+        if (!stopped)   // the steps ran out: the last images have not been measured yet
+            Note(Confidences(model, image.Parameters, classes));
+        // Each step sends the batch through the network once (forward and backward); measuring the last images is bookkeeping.
+        long forwardPasses = (long)(history.Count - 1) * classes.Count;
+        return Result(model, image.Parameters, classes, history, reachedAt, options.Goal, forwardPasses);
     }
 
     /// <summary>Checks that the classes are a non-empty list of distinct classes of the model.</summary>
@@ -136,8 +132,14 @@ public static partial class FoolingImages
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        return PickClasses(nn.functional.softmax(model.Module.forward(images.to(model.Device)), 1), classes)
-            .diagonal().to_type(ScalarType.Float64).cpu().data<double>().ToArray();
+        return Confidences(model.Module.forward(images.to(model.Device)), classes);
+    }
+
+    /// <summary>The softmax probability of classes[i] for image i, from the model's scores (K x classes of the model).</summary>
+    static double[] Confidences(Tensor scores, IReadOnlyList<int> classes)
+    {
+        using var scope = NewDisposeScope();
+        return PickClasses(nn.functional.softmax(scores, 1), classes).diagonal().to_type(ScalarType.Float64).cpu().data<double>().ToArray();
     }
 
     /// <summary>The columns of <paramref name="probabilities"/> (N x classes of the model) for the requested classes: N x K.</summary>

@@ -63,18 +63,10 @@ public sealed class OnePixel(VisionModel model, OnePixelOptions? options = null)
     /// <summary>Attacks each image of the batch (N x C x H x W in [0,1]) with its true label, or towards one target class.</summary>
     public OnePixelResult Attack(Tensor pixels, Tensor labels, int? targetClass = null)
     {
-        model.CheckInput(pixels);
-        if (targetClass is { } target)
-            model.CheckClass(target);
-        if (labels.dim() != 1 || labels.shape[0] != pixels.shape[0])
-            throw new ArgumentException($"Expected one label per image ({pixels.shape[0]}); got labels of shape [{string.Join(", ", labels.shape)}].", nameof(labels));
-        long height = pixels.shape[2], width = pixels.shape[3];
-        Options.Validate(height, width);
         using var scope = NewDisposeScope();
-        var labelValues = labels.cpu().to_type(ScalarType.Int64).data<long>().ToArray();
-        foreach (var label in labelValues)
-            model.CheckClass((int)label);
-
+        var (original, onDevice) = AttackSteps.Prepare(model, pixels, labels, targetClass);
+        Options.Validate(pixels.shape[2], pixels.shape[3]);
+        var labelValues = onDevice.cpu().data<long>().ToArray();
         using var generator = new Generator((ulong)Options.Seed, model.Device);
         var adversarial = new List<Tensor>();
         var changed = new List<IReadOnlyList<ChangedPixel>>();
@@ -84,26 +76,14 @@ public sealed class OnePixel(VisionModel model, OnePixelOptions? options = null)
         {
             for (int i = 0; i < labelValues.Length; i++)
             {
-                var (image, positions, used) = AttackOne(pixels[i].to(model.Device), (int)labelValues[i], targetClass, generator);
+                var (image, positions, used) = AttackOne(original[i], (int)labelValues[i], targetClass, generator);
                 adversarial.Add(image);
                 changed.Add(positions);
                 generations.Add(used);
                 progress.Report(i + 1);
             }
         }
-        var original = pixels.to(model.Device);
-        var result = stack(adversarial);
-        using (no_grad())
-        {
-            var before = model.Module.forward(original).argmax(1);
-            var probabilities = nn.functional.softmax(model.Module.forward(result), 1);
-            var (probability, after) = probabilities.max(1);
-            var success = targetClass is { } goal ? after.eq(goal) : after.ne(labels.to(model.Device).to_type(ScalarType.Int64));
-            var attack = new AttackResult(result.cpu().MoveToOuterDisposeScope(), (result - original).cpu().MoveToOuterDisposeScope(),
-                before.cpu().MoveToOuterDisposeScope(), after.cpu().MoveToOuterDisposeScope(),
-                probability.cpu().MoveToOuterDisposeScope(), success.cpu().MoveToOuterDisposeScope());
-            return new OnePixelResult(attack, changed, generations);
-        }
+        return new OnePixelResult(AttackSteps.Result(model, original, stack(adversarial), onDevice, targetClass), changed, generations);
     }
 
     /// <summary>Differential evolution for one image (C x H x W); returns the best image, its changed pixels and the generations used.</summary>
@@ -173,7 +153,7 @@ public sealed class OnePixel(VisionModel model, OnePixelOptions? options = null)
         var x = population[.., .., 0].round().to_type(ScalarType.Int64);
         var y = population[.., .., 1].round().to_type(ScalarType.Int64);
         var index = (y * width + x).unsqueeze(1).expand(size, channels, k);       // P x C x k
-        var colours = population[.., .., 2..].permute(0, 2, 1);                   // P x C x k
+        var colours = population[.., .., 2..].permute(0, 2, 1).to_type(image.dtype);   // P x C x k
         var images = image.reshape(1, channels, height * width).expand(size, channels, height * width).clone();
         return images.scatter_(2, index, colours).reshape(size, channels, height, width);
     }

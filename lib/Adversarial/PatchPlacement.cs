@@ -70,12 +70,13 @@ public static class PatchPasting
 
     /// <summary>
     /// Random placements for <paramref name="count"/> images of <paramref name="height"/> x <paramref name="width"/>:
-    /// a scale uniform in [minScale, maxScale], an angle uniform in ±maxDegrees, and a centre uniform over the positions
+    /// a scale uniform in [MinScale, MaxScale], an angle uniform in ±MaxDegrees (of <paramref name="options"/>), and a centre uniform over the positions
     /// where the whole turned, scaled patch lies inside the image. All drawn from <paramref name="random"/> (a CPU generator).
     /// </summary>
-    internal static Placements Draw(int count, long height, long width, int patchSize, double minScale, double maxScale, double maxDegrees,
-        Generator random, Device device)
+    internal static Placements Draw(int count, long height, long width, PatchOptions options, Generator random, Device device)
     {
+        int patchSize = options.PatchSize;
+        double minScale = options.MinScale, maxScale = options.MaxScale, maxDegrees = options.MaxDegrees;
         using var scope = NewDisposeScope();
         var uniform = rand(new long[] { 4, count }, ScalarType.Float64, generator: random);
         var scale = minScale + (maxScale - minScale) * uniform[0];

@@ -84,10 +84,9 @@ public sealed class Pgd(VisionModel model, PgdOptions? options = null) : IAttack
         {
             using var passScope = NewDisposeScope();
             int copies = Math.Min(perPass, Options.Draws - done);
-            var input = images.detach().requires_grad_(true);
-            var scores = model.Module.forward(transform.Apply(input.repeat(copies, 1, 1, 1), random));
-            var loss = nn.functional.cross_entropy(scores, goal.repeat(copies), reduction: nn.Reduction.Sum);
-            total.add_(autograd.grad([loss], [input])[0]);
+            var goals = goal.repeat(copies);
+            total.add_(InputGradient.Of(model, images, input =>
+                nn.functional.cross_entropy(model.Module.forward(transform.Apply(input.repeat(copies, 1, 1, 1), random)), goals, reduction: nn.Reduction.Sum)));
         }
         return AttackSteps.SignTowardsGoal(total, targetClass).MoveToOuterDisposeScope();
     }

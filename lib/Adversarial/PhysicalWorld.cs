@@ -102,25 +102,15 @@ public sealed record RotateAndScale(double Degrees, double ScaleChange) : PhotoS
     {
         using var scope = NewDisposeScope();
         var values = conditions.to(ScalarType.Float64).to(images.device);
-        var radians = values[.., 0] * (Math.PI / 180);
-        var scale = values[.., 1];
-        // Output pixel p samples the input at R(angle) p / scale, in coordinates normalised to [-1, 1]; the aspect
-        // ratio turns the rotation in pixels rather than in normalised units.
-        double aspect = (double)images.shape[2] / images.shape[3];
-        var cos = radians.cos() / scale;
-        var sin = radians.sin() / scale;
-        var zero = zeros_like(cos);
-        var theta = stack([cos, -sin * aspect, zero, sin / aspect, cos, zero], 1).reshape(-1, 2, 3).to(images.dtype);
-        var grid = nn.functional.affine_grid(theta, images.shape, align_corners: false);
-        return nn.functional.grid_sample(images, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Border, align_corners: false)
+        return ImageFilters.RotateAndZoom(images, values[.., 0] * (Math.PI / 180), values[.., 1], GridSamplePaddingMode.Border)
             .clamp(0, 1).MoveToOuterDisposeScope();
     }
 }
 
 /// <summary>
 /// Ink spreading on paper and a lens slightly out of focus: a Gaussian blur of standard deviation
-/// <paramref name="Sigma"/> pixels (kernel radius ⌈3σ⌉, edge pixels repeated), the same for every image. σ = 0 leaves
-/// the images unchanged. No conditions.
+/// <paramref name="Sigma"/> pixels (<see cref="ImageFilters.GaussianBlur"/>, edge pixels repeated), the same for every
+/// image. σ = 0 leaves the images unchanged. No conditions.
 /// </summary>
 public sealed record GaussianBlur(double Sigma) : PhotoStep
 {
@@ -128,39 +118,12 @@ public sealed record GaussianBlur(double Sigma) : PhotoStep
 
     public override string Name => $"blur σ {Sigma:0.##}";
 
-    /// <summary>The normalised 1-D Gaussian kernel of standard deviation σ (length 2⌈3σ⌉ + 1, sums to 1); the 2-D blur is its outer product.</summary>
-    public static Tensor Kernel(double sigma)
-    {
-        CheckStrength(sigma, nameof(sigma), "The blur's standard deviation (pixels)", 20);
-        if (sigma == 0)
-            return ones(1);
-        using var scope = NewDisposeScope();
-        int radius = (int)Math.Ceiling(3 * sigma);
-        var offsets = arange(-radius, radius + 1, dtype: ScalarType.Float64);
-        var kernel = (-offsets.pow(2) / (2 * sigma * sigma)).exp();
-        return (kernel / kernel.sum()).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
-    }
-
     public override Tensor Draw(long[] shape, Generator random) => Nothing(shape);
 
     public override Tensor Apply(Tensor images, Tensor conditions)
     {
-        using var scope = NewDisposeScope();
-        if (Sigma == 0)
-            return images.clone().MoveToOuterDisposeScope();
-        long height = images.shape[2], width = images.shape[3];
-        var weights = Kernel(Sigma).to_type(ScalarType.Float64).data<double>().ToArray();
-        int radius = weights.Length / 2;
-        // Separable: a weighted sum of shifted copies along the rows, then along the columns (cheaper than a convolution
-        // for kernels this small).
-        var padded = nn.functional.pad(images, [radius, radius, radius, radius], PaddingModes.Replicate);
-        var rows = zeros_like(padded[.., .., ..(int)height, ..]);
-        for (int k = 0; k < weights.Length; k++)
-            rows = rows + weights[k] * padded[.., .., k..(k + (int)height), ..];
-        var blurred = zeros_like(images);
-        for (int k = 0; k < weights.Length; k++)
-            blurred = blurred + weights[k] * rows[.., .., .., k..(k + (int)width)];
-        return blurred.clamp(0, 1).MoveToOuterDisposeScope();
+        using var blurred = ImageFilters.GaussianBlur(images, Sigma);
+        return blurred.clamp(0, 1);
     }
 }
 

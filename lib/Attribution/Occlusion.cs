@@ -13,8 +13,12 @@ public sealed record OcclusionOptions(int PatchSize = 8, int Stride = 4, float F
 {
     public void Validate(long height, long width)
     {
-        if (PatchSize < 1 || Stride < 1 || BatchSize < 1)
-            throw new ArgumentOutOfRangeException(nameof(PatchSize), "Patch size, stride and batch size must be at least 1.");
+        if (PatchSize < 1)
+            throw new ArgumentOutOfRangeException(nameof(PatchSize), $"The patch must be at least 1 pixel wide; got {PatchSize}.");
+        if (Stride < 1)
+            throw new ArgumentOutOfRangeException(nameof(Stride), $"The stride must be at least 1 pixel; got {Stride}.");
+        if (BatchSize < 1)
+            throw new ArgumentOutOfRangeException(nameof(BatchSize), $"The batch size must be at least 1; got {BatchSize}.");
         if (PatchSize > height || PatchSize > width)
             throw new ArgumentOutOfRangeException(nameof(PatchSize), $"The patch ({PatchSize} pixels) is larger than the image ({height} x {width}).");
         if (Fill is < 0 or > 1)
@@ -44,6 +48,8 @@ public sealed class Occlusion(VisionModel model, OcclusionOptions? options = nul
 {
     public OcclusionOptions Options { get; } = options ?? new OcclusionOptions();
 
+    public VisionModel Model => model;
+
     /// <summary>Runs the experiment on one image (C x H x W or 1 x C x H x W, pixels in [0,1]).</summary>
     public OcclusionResult Run(Tensor image, int targetClass)
     {
@@ -69,7 +75,7 @@ public sealed class Occlusion(VisionModel model, OcclusionOptions? options = nul
                 int size = Math.Min(Options.BatchSize, positions - start);
                 var mask = PatchMasks(height, width, Options.PatchSize, Options.Stride, start, size, model.Device);   // B x H x W
                 var occluded = pixels * (1 - mask.unsqueeze(1)) + Options.Fill * mask.unsqueeze(1);                  // B x C x H x W
-                var p = nn.functional.softmax(model.Module.forward(occluded), 1)[.., targetClass];
+                var p = nn.functional.softmax(model.Module.forward(occluded), 1)[.., targetClass].to_type(ScalarType.Float32);
                 probabilities.narrow(0, start, size).copy_(p);
                 probabilitySum.add_((mask * p.reshape(-1, 1, 1)).sum(dim: 0));   // dim named: a bare 0 would pick the ScalarType overload
                 coverage.add_(mask.sum(dim: 0));
@@ -78,7 +84,7 @@ public sealed class Occlusion(VisionModel model, OcclusionOptions? options = nul
         }
         float baseProbability;
         using (no_grad())
-            baseProbability = nn.functional.softmax(model.Module.forward(pixels), 1)[0, targetClass].item<float>();
+            baseProbability = nn.functional.softmax(model.Module.forward(pixels), 1)[0, targetClass].to_type(ScalarType.Float32).item<float>();
         // Pixels no patch position reached (at the right and bottom edges when the stride does not divide evenly) keep the intact probability.
         var pixelMap = where(coverage.gt(0), probabilitySum / coverage.clamp_min(1), full_like(coverage, baseProbability));
         return new OcclusionResult(probabilities.reshape(rows, columns).cpu().MoveToOuterDisposeScope(),
@@ -86,20 +92,22 @@ public sealed class Occlusion(VisionModel model, OcclusionOptions? options = nul
     }
 
     /// <summary>
-    /// Importance per pixel for each image of a batch: how much hiding the pixel lowers the class probability
-    /// (the intact probability minus <see cref="OcclusionResult.PixelMap"/>).
+    /// N x C x H x W: for each image and its target class, how much hiding each pixel lowers the class probability
+    /// (the intact probability minus <see cref="OcclusionResult.PixelMap"/>), the same for every channel of the pixel,
+    /// since the patch hides them together. Negative where hiding a pixel raises the probability.
     /// </summary>
-    public Tensor Attribute(Tensor pixels, int targetClass)
+    public Tensor Attribute(Tensor pixels, Targets targets)
     {
         model.CheckInput(pixels);
+        targets.CheckClasses(model, pixels.shape[0]);
         using var scope = NewDisposeScope();
         var maps = new List<Tensor>();
         for (long i = 0; i < pixels.shape[0]; i++)
         {
-            using var result = Run(pixels[i], targetClass);
+            using var result = Run(pixels[i], targets[i]);
             maps.Add(result.BaseProbability - result.PixelMap);
         }
-        return stack(maps).MoveToOuterDisposeScope();
+        return stack(maps).unsqueeze(1).expand(-1, pixels.shape[1], -1, -1).contiguous().MoveToOuterDisposeScope();
     }
 
     internal static int PositionCount(long size, int patch, int stride) => (int)((size - patch) / stride + 1);

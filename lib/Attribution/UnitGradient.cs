@@ -9,11 +9,15 @@ namespace WhatNetworksLearn.Attribution;
 /// The gradient of one unit of a network with respect to the image, with every ReLU's backward pass following a
 /// <see cref="ReluBackward"/> rule: plain backpropagation (what the unit is sensitive to), deconvnet, or guided
 /// backpropagation (the sharpest picture of the pattern the unit responds to). A unit is a single neuron at
-/// (channel, y, x) of a named layer, a whole channel (its values summed), or a class score.
+/// (channel, y, x) of a named layer, a whole channel (its values summed), or a class score. As an attribution
+/// method it explains class scores: with <see cref="ReluBackward.Backprop"/>, <see cref="Attributions.PerPixel"/> of
+/// its attributions is Simonyan et al.'s class saliency map (notebook 07); notebook 06 shows the three rules.
 /// </summary>
 public sealed class UnitGradient(VisionModel model, ReluBackward rule) : IAttribution
 {
     public ReluBackward Rule { get; } = rule;
+
+    public VisionModel Model => model;
 
     /// <summary>
     /// N x C x H x W: for each image of the batch, the gradient of the neuron at <paramref name="position"/> (row, column
@@ -57,21 +61,17 @@ public sealed class UnitGradient(VisionModel model, ReluBackward rule) : IAttrib
     /// </summary>
     public Tensor OfLayer(Tensor pixels, string layer) => Gradient(pixels, layer, activation => activation.sum());
 
-    /// <summary>N x C x H x W: the gradient of the (unnormalised) score of <paramref name="targetClass"/> for each image.</summary>
-    public Tensor OfClass(Tensor pixels, int targetClass)
-    {
-        model.CheckClass(targetClass);
-        return Gradient(pixels, null, scores => scores[.., targetClass].sum());
-    }
+    /// <summary>N x C x H x W: the gradient of the total of the network's output for each image, what explains a feature trunk (notebook 17).</summary>
+    public Tensor OfTotal(Tensor pixels) => Gradient(pixels, null, output => output.sum());
 
     /// <summary>
-    /// N x H x W: the class-score gradient through the rule, as one value per pixel: its largest absolute value over
-    /// the colour channels (as for class saliency maps).
+    /// N x C x H x W: the gradient of the unnormalised score (before the softmax, so that the other classes do not
+    /// enter) of each image's target class, through the rule.
     /// </summary>
-    public Tensor Attribute(Tensor pixels, int targetClass)
+    public Tensor Attribute(Tensor pixels, Targets targets)
     {
-        using var gradient = OfClass(pixels, targetClass);
-        return gradient.abs().amax(1);
+        targets.CheckClasses(model, pixels.shape[0]);
+        return Gradient(pixels, null, scores => targets.Pick(scores).sum());
     }
 
     /// <summary>
@@ -96,29 +96,41 @@ public sealed class UnitGradient(VisionModel model, ReluBackward rule) : IAttrib
 
     /// <summary>
     /// The lecture's figure for one unit: the image regions that excite <paramref name="channel"/> of
-    /// <paramref name="layer"/> most (<see cref="TopPatches.Find"/>) and, for each, the pattern the rule's gradient of
-    /// that neuron draws, cut to the same receptive field. Returns the patches and two rows of tiles. With few images,
-    /// allow several regions per image (<paramref name="perImage"/>); they are kept apart by non-maximum suppression.
-    /// The patterns are drawn by <see cref="Picture"/> with <paramref name="clipQuantile"/>.
+    /// <paramref name="layer"/> most (<see cref="TopPatches.Find(VisionModel, Tensor, string, int, int, double, int, int)"/>)
+    /// and, for each, the pattern the rule's gradient of that neuron draws, cut to the same receptive field. Returns the
+    /// patches and two rows of tiles. With few images, allow several regions per image (<paramref name="perImage"/>);
+    /// they are kept apart by non-maximum suppression. The patterns are drawn by <see cref="Picture"/> with
+    /// <paramref name="clipQuantile"/>. For photos at several scales, find the patches over <see cref="CandidateViews"/>
+    /// and call <see cref="Patterns"/>.
     /// </summary>
     public (List<Patch> Patches, List<Tile> Patterns, List<Tile> Crops) TopPatterns(Tensor images, string layer, int channel, int count = 8,
         int perImage = 1, double clipQuantile = 0.99)
     {
-        var patches = TopPatches.Find(model, images, layer, channel, count, perImage: perImage);
+        using var views = CandidateViews.Whole(images);
+        var patches = TopPatches.Find(model, views, layer, channel, count, perImage: perImage);
+        return (patches, Patterns(views, layer, channel, patches, clipQuantile), TopPatches.Crops(images, patches));
+    }
+
+    /// <summary>
+    /// For each patch found by <see cref="TopPatches"/> over <paramref name="views"/>, the pattern the rule's gradient of
+    /// its neuron draws: computed on the view in which the unit saw the region (one backward pass for all patches), cut
+    /// to the region in that view, drawn by <see cref="Picture"/> with <paramref name="clipQuantile"/>.
+    /// </summary>
+    public List<Tile> Patterns(CandidateViews views, string layer, int channel, IReadOnlyList<Patch> patches, double clipQuantile = 0.99)
+    {
+        if (patches.Count == 0)
+            return [];
         var patterns = new List<Tile>();
-        using (var scope = NewDisposeScope())
+        using var scope = NewDisposeScope();
+        var chosen = views.Pixels.index_select(0, tensor(patches.Select(p => (long)p.View).ToArray(), device: views.Pixels.device));
+        var gradients = Of(chosen, layer, channel, patches.Select(p => (p.Y, p.X)).ToList());
+        foreach (var (p, i) in patches.Select((p, i) => (p, i)))
         {
-            var chosen = stack(patches.Select(p => images[p.Image]));
-            var gradients = Of(chosen, layer, channel, patches.Select(p => (p.Y, p.X)).ToList());
-            foreach (var (p, i) in patches.Select((p, i) => (p, i)))
-            {
-                var r = p.Region;
-                var cut = gradients[i, .., r.Top..(r.Top + r.Height), r.Left..(r.Left + r.Width)];
-                patterns.Add(new Tile(Picture(cut, clipQuantile).MoveToOuterDisposeScope(), $"{Rule}"));
-            }
+            var r = p.InView;
+            var cut = gradients[i, .., r.Top..(r.Top + r.Height), r.Left..(r.Left + r.Width)];
+            patterns.Add(new Tile(Picture(cut, clipQuantile).MoveToOuterDisposeScope(), $"{Rule}"));
         }
-        // The crops are views of the images, made outside the scope so that they outlive it.
-        return (patches, patterns, TopPatches.Crops(images, patches));
+        return patterns;
     }
 
     /// <summary>
@@ -130,16 +142,16 @@ public sealed class UnitGradient(VisionModel model, ReluBackward rule) : IAttrib
         model.CheckInput(pixels);
         var target = layer is null ? null : model.Layer(layer);   // an unknown name fails here with the valid ones
         using var scope = NewDisposeScope();
-        using var gradients = enable_grad();   // also when called inside a no_grad block
-        var input = pixels.detach().to(model.Device).requires_grad_(true);
         using var rules = ReluRules.Apply(model, Rule);
         using var capture = target is null || target is TorchSharp.Modules.ReLU ? null : new LayerCapture(model, [layer!], detach: false);
-        var output = model.Module.forward(input);
-        var watched = target is null ? output : capture?[layer!] ?? rules.OutputOf(target!)
-            ?? throw new InvalidOperationException($"Layer '{layer}' did not run in the forward pass of {model.Name}.");
-        var value = objective(watched);
-        var gradient = autograd.grad([value], [input])[0];
-        return gradient.detach().cpu().MoveToOuterDisposeScope();
+        var gradient = InputGradient.Of(model, pixels, input =>
+        {
+            var output = model.Module.forward(input);
+            var watched = target is null ? output : capture?[layer!] ?? rules.OutputOf(target!)
+                ?? throw new InvalidOperationException($"Layer '{layer}' did not run in the forward pass of {model.Name}.");
+            return objective(watched);
+        });
+        return gradient.cpu().MoveToOuterDisposeScope();
     }
 
     static Tensor ChannelMap(Tensor activation, string layer, int channel)

@@ -36,8 +36,9 @@ public sealed record HogOptions(int CellSize = 8, int BlockCells = 2, int BlockS
 
     public void Validate()
     {
-        if (CellSize < 1 || BlockCells < 1 || BlockStride < 1)
-            throw new ArgumentOutOfRangeException(nameof(CellSize), $"Cell size ({CellSize}), block size ({BlockCells}) and block stride ({BlockStride}) must all be at least 1.");
+        foreach (var (value, name) in new[] { (CellSize, nameof(CellSize)), (BlockCells, nameof(BlockCells)), (BlockStride, nameof(BlockStride)) })
+            if (value < 1)
+                throw new ArgumentOutOfRangeException(name, $"Cell size ({CellSize}), block size ({BlockCells}) and block stride ({BlockStride}) must all be at least 1; {name} is {value}.");
         if (BlockStride > BlockCells)
             throw new ArgumentOutOfRangeException(nameof(BlockStride), $"A block stride of {BlockStride} cells skips cells between blocks of {BlockCells}; use a stride of at most {BlockCells}.");
         if (Bins < 2)

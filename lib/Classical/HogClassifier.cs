@@ -70,9 +70,8 @@ public sealed class HogClassifier : IDisposable
             throw new ArgumentException($"Expected one label per image ({images.shape[0]}); got labels of shape [{string.Join(", ", labels.shape)}].", nameof(labels));
         if (classNames.Count < 2)
             throw new ArgumentException("A classifier needs at least two class names.", nameof(classNames));
-        long[] labelValues;
-        using (NewDisposeScope())
-            labelValues = labels.to(ScalarType.Int64).cpu().data<long>().ToArray();
+        var truth = Targets.FromLabels(labels);   // whole numbers stored as floats are accepted, fractions refused
+        var labelValues = Enumerable.Range(0, (int)labels.shape[0]).Select(i => (long)truth[i]).ToArray();
         if (labelValues.Any(l => l < 0 || l >= classNames.Count))
             throw new ArgumentOutOfRangeException(nameof(labels), $"Labels must be class indices 0 to {classNames.Count - 1}.");
         var missing = Enumerable.Range(0, classNames.Count).Where(c => !labelValues.Contains(c)).ToList();

@@ -1,4 +1,5 @@
 using System.Text;
+using WhatNetworksLearn.Platform;
 using static TorchSharp.torch;
 
 namespace WhatNetworksLearn.Data;
@@ -34,7 +35,8 @@ public static class FashionMnist
 
     /// <summary>
     /// Images (float32 N x 1 x 28 x 28 in [0,1]) with their labels (int64 N, indices into <see cref="ClassNames"/>).
-    /// Disposing it frees both tensors, so <c>using var data = FashionMnist.LoadSample();</c> cleans up after itself.
+    /// Disposing it disposes both tensors, so <c>using var data = FashionMnist.LoadSample();</c> cleans up after itself
+    /// (loaded data are aliases of the copy the process keeps; see <see cref="SharedLoads"/>).
     /// </summary>
     public sealed record LabeledImages(Tensor Images, Tensor Labels) : IDisposable
     {
@@ -82,6 +84,18 @@ public static class FashionMnist
         Split.Test => ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
         _ => throw new ArgumentOutOfRangeException(nameof(split), split, null),
     };
+
+    /// <summary>
+    /// The garment's own mask: 1 where a pixel is brighter than <paramref name="threshold"/>, 0 elsewhere (the background
+    /// of Fashion-MNIST is black). Any shape (N x 1 x H x W, 1 x H x W, H x W); the answer has the same shape, as floats.
+    /// Notebooks 07 and 08 measure saliency maps and segmentations against it.
+    /// </summary>
+    public static Tensor GarmentMask(Tensor images, float threshold = 0.1f)
+    {
+        if (threshold is < 0 or >= 1)
+            throw new ArgumentOutOfRangeException(nameof(threshold), $"The threshold is a pixel value and must lie in [0, 1); got {threshold}.");
+        return images.detach().gt(threshold).to_type(ScalarType.Float32);
+    }
 
     /// <summary>
     /// The 2,000-image sample shipped with the kit (the first 2,000 test images, all ten classes): enough for every
@@ -173,12 +187,16 @@ public static class FashionMnist
         return new Location(Origin.Download, Get(images), Get(labels));
     }
 
+    /// <summary>
+    /// The images and labels of a pair of files. Reading the same files again returns the tensors already in memory
+    /// (<see cref="SharedLoads"/>), so a rerun notebook cell costs no memory for its data: change a clone, not them.
+    /// </summary>
     static LabeledImages Read(Location location, int? limit)
     {
-        var images = Idx.ReadImages(location.ImagesPath, limit);
+        var images = SharedLoads.Tensor($"fashion-mnist {SharedLoads.FileKey(location.ImagesPath)} {limit}", () => Idx.ReadImages(location.ImagesPath, limit));
         try
         {
-            var labels = Idx.ReadLabels(location.LabelsPath, limit);
+            var labels = SharedLoads.Tensor($"fashion-mnist {SharedLoads.FileKey(location.LabelsPath)} {limit}", () => Idx.ReadLabels(location.LabelsPath, limit));
             if (labels.shape[0] != images.shape[0])
             {
                 labels.Dispose();

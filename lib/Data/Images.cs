@@ -31,6 +31,25 @@ public static class Images
         return batch.to(model.Device).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// One image (C x H x W) with the channels of <paramref name="model"/> and its shorter side scaled to
+    /// <paramref name="shorterSide"/> pixels, by the same policy as <see cref="Prepare"/> but not cropped: 1 x C x H' x W'
+    /// on the CPU. Several scales of one photo are the candidate views <see cref="Features.TopPatches"/> scans.
+    /// </summary>
+    public static Tensor Scale(Tensor image, VisionModel model, int shorterSide)
+    {
+        if (image.dim() != 3)
+            throw new ArgumentException($"Expected one image C x H x W; got [{string.Join(", ", image.shape)}].", nameof(image));
+        if (shorterSide < 1)
+            throw new ArgumentOutOfRangeException(nameof(shorterSide), $"The shorter side must be at least 1 pixel; got {shorterSide}.");
+        using var scope = NewDisposeScope();
+        var batch = ConvertChannels(image.unsqueeze(0).to_type(ScalarType.Float32).cpu(), model.Input.Channels);
+        long h = batch.shape[2], w = batch.shape[3];
+        double scale = (double)shorterSide / Math.Min(h, w);
+        long height = h <= w ? shorterSide : (long)Math.Round(h * scale), width = h <= w ? (long)Math.Round(w * scale) : shorterSide;
+        return Resize(batch, height, width).MoveToOuterDisposeScope();
+    }
+
     static Tensor ConvertChannels(Tensor batch, int channels)
     {
         long given = batch.shape[1];
@@ -50,9 +69,14 @@ public static class Images
             return batch;
         double scale = Math.Max((double)height / h, (double)width / w);
         long scaledHeight = Math.Max(height, (long)Math.Round(h * scale)), scaledWidth = Math.Max(width, (long)Math.Round(w * scale));
-        var resized = nn.functional.interpolate(batch, [scaledHeight, scaledWidth], mode: InterpolationMode.Bilinear,
-            align_corners: false, antialias: scale < 1);
+        var resized = Resize(batch, scaledHeight, scaledWidth);
         long top = (scaledHeight - height) / 2, left = (scaledWidth - width) / 2;
         return resized.narrow(2, top, height).narrow(3, left, width);
     }
+
+    /// <summary>Bilinear resizing, antialiased when shrinking.</summary>
+    static Tensor Resize(Tensor batch, long height, long width) =>
+        batch.shape[2] == height && batch.shape[3] == width ? batch
+            : nn.functional.interpolate(batch, [height, width], mode: InterpolationMode.Bilinear, align_corners: false,
+                antialias: height < batch.shape[2] || width < batch.shape[3]);
 }

@@ -13,15 +13,13 @@ public static class ActivationMaps
     /// </summary>
     public static List<Tile> Tiles(VisionModel model, Tensor image, string layer, int channels = 16)
     {
+        using var scope = NewDisposeScope();
         var maps = Of(model, image, layer);
-        using (maps)
-        {
-            int n = (int)Math.Min(channels, maps.shape[0]);
-            float top = Math.Max(maps.max().item<float>(), 1e-12f);
-            return Enumerable.Range(0, n)
-                .Select(c => new Tile(Colormaps.Apply((maps[c] / top).clamp(0, 1), Colormap.Hot), $"{layer} #{c}"))
-                .ToList();
-        }
+        int n = (int)Math.Min(channels, maps.shape[0]);
+        float top = Math.Max(maps.max().item<float>(), 1e-12f);
+        return Enumerable.Range(0, n)
+            .Select(c => new Tile(Colormaps.Apply((maps[c] / top).clamp(0, 1), Colormap.Hot).MoveToOuterDisposeScope(), $"{layer} #{c}"))
+            .ToList();
     }
 
     /// <summary>The feature maps of one layer for one image: C x H x W on the CPU.</summary>

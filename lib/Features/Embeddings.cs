@@ -13,6 +13,8 @@ public static class Embeddings
     public static Tensor Of(VisionModel model, Tensor images, int batchSize = 250)
     {
         var layer = model.EmbeddingLayer ?? throw new InvalidOperationException($"{model.Name} names no embedding layer.");
+        if (batchSize < 1)
+            throw new ArgumentOutOfRangeException(nameof(batchSize), $"The batch size must be at least 1 image; got {batchSize}.");
         if (images.shape[0] == 0)
             throw new ArgumentException("The image set is empty.", nameof(images));
         using var scope = NewDisposeScope();

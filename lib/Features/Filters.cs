@@ -20,7 +20,8 @@ public static class Filters
     {
         if (model.Layer(layer) is not Conv2d conv)
             throw new ArgumentException($"Layer '{layer}' of {model.Name} is not a convolution. Convolutions: {string.Join(", ", ConvolutionLayers(model))}.", nameof(layer));
-        return conv.weight!.detach().cpu().clone();
+        using var scope = NewDisposeScope();
+        return conv.weight!.detach().cpu().clone().MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -35,7 +36,32 @@ public static class Filters
         if (weights.shape[1] is not (1 or 3))
             throw new InvalidOperationException($"The first convolution of {model.Name} reads {weights.shape[1]} channels; only 1 or 3 can be drawn as pictures.");
         int n = (int)Math.Min(count ?? weights.shape[0], weights.shape[0]);
-        return Enumerable.Range(0, n).Select(i => new Tile(Pixels.Normalize(weights[i]), $"{layer} #{i}")).ToList();
+        var tiles = new List<Tile>();
+        for (int i = 0; i < n; i++)
+        {
+            using var filter = weights[i];
+            tiles.Add(new Tile(Pixels.Normalize(filter), $"{layer} #{i}"));
+        }
+        return tiles;
+    }
+
+    /// <summary>
+    /// For each filter of <paramref name="weights"/> (out-channels x in-channels x k x k), how alike neighbouring weights
+    /// are: the mean product of horizontally and of vertically adjacent weights, after removing the filter's mean,
+    /// divided by the filter's mean square (its lag-one autocorrelation). Near 1 for a smooth pattern such as a broad
+    /// edge or blob, near 0 for noise, -1 for a checkerboard. One value per filter.
+    /// </summary>
+    public static Tensor NeighbourCorrelation(Tensor weights)
+    {
+        if (weights.dim() != 4 || weights.shape[2] < 2 || weights.shape[3] < 2)
+            throw new ArgumentException($"Expected filters out x in x k x k with k of at least 2; got [{string.Join(", ", weights.shape)}].", nameof(weights));
+        using var scope = NewDisposeScope();
+        var w = weights.detach().cpu().to_type(ScalarType.Float64);
+        var centred = w - w.mean([1, 2, 3], keepdim: true);
+        var across = (centred[.., .., .., 1..] * centred[.., .., .., ..^1]).mean([1, 2, 3]);
+        var down = (centred[.., .., 1.., ..] * centred[.., .., ..^1, ..]).mean([1, 2, 3]);
+        var meanSquare = (centred * centred).mean([1, 2, 3]).clamp_min(1e-30);
+        return ((across + down) / 2 / meanSquare).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -50,9 +76,14 @@ public static class Filters
         for (int f = 0; f < rows; f++)
         {
             using var filter = weights[f];
-            float scale = Math.Max(filter.abs().max().item<float>(), 1e-12f);
+            float scale;
+            using (NewDisposeScope())
+                scale = Math.Max(filter.abs().max().item<float>(), 1e-12f);
             for (int c = 0; c < columns; c++)
-                tiles.Add(new Tile(Colormaps.Apply(filter[c] / scale, Colormap.Diverging), $"#{f} in {c}"));
+            {
+                using var scope = NewDisposeScope();
+                tiles.Add(new Tile(Colormaps.Apply(filter[c] / scale, Colormap.Diverging).MoveToOuterDisposeScope(), $"#{f} in {c}"));
+            }
         }
         return tiles;
     }

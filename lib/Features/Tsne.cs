@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Numerics;
 using System.Runtime.InteropServices;
-using WhatNetworksLearn.Data;
 using WhatNetworksLearn.Notebook;
 using static TorchSharp.torch;
 
@@ -762,20 +761,5 @@ public static class Tsne
     {
         using var y = tensor(embedding);
         return Trustworthiness(points, y, k);
-    }
-
-    // ---------------------------------------------------------------- benchmark
-
-    /// <summary>
-    /// The kit's t-SNE benchmark input: the first <paramref name="count"/> Fashion-MNIST test images, flattened and
-    /// reduced by PCA to <paramref name="dimensions"/>, with their labels. Time <see cref="Embed(Tensor, TsneOptions?, IProgress{int}?)"/> on it
-    /// (scikit-learn's Barnes-Hut TSNE takes 24 s on 10,000 such points on the reference machine, final KL 1.50).
-    /// </summary>
-    public static (Tensor Features, long[] Labels) FashionMnistBenchmarkInput(int count = 10_000, int dimensions = 50)
-    {
-        using var data = FashionMnist.Load(FashionMnist.Split.Test, count);
-        using var flat = data.Images.reshape(data.Count, -1);
-        var features = PrincipalComponents(flat, dimensions);
-        return (features, ToArray<long>(data.Labels));
     }
 }

@@ -11,11 +11,10 @@ namespace WhatNetworksLearn.Models;
 /// comes with lib's build.
 /// </summary>
 /// <remarks>
-/// <para>The module takes pixels in [0,1], N x 3 x 224 x 224 in RGB order, and returns the N x 512 pooled
-/// features. Its first layers are the package's own preprocessing graph (ResNetPreprocess.onnx), preceded by
-/// the scaling to 0..255 that ML.NET's pixel extraction applies: preprocess.mul (× 255), preprocess.split and
-/// preprocess.concat (RGB → BGR), preprocess.sub (minus a 3 x 224 x 224 mean image). Then come the trunk's layers,
-/// conv1 … layer4.2.relu2, avgpool, and flatten.</para>
+/// <para>The module (<see cref="ResNet18Trunk"/>) takes pixels in [0,1], N x 3 x 224 x 224 in RGB order, and returns
+/// the N x 512 pooled features. Its first layer, preprocess, is the package's own preprocessing graph
+/// (ResNetPreprocess.onnx: RGB to BGR, minus a mean image), preceded by the scaling to 0..255 that ML.NET's pixel
+/// extraction applies. Then come the trunk's layers, conv1 … layer4.2.relu2, avgpool, and flatten.</para>
 /// <para>This CNTK export is not torchvision's ResNet-18: its layer4 has three blocks (torchvision's has two),
 /// so it has 22 convolutions, 22 batch normalisations and 19 ReLUs. It has no classifier: the 512 features are
 /// what ML.NET feeds its own trainers.</para>
@@ -23,7 +22,7 @@ namespace WhatNetworksLearn.Models;
 public static class ImageNetTrunk
 {
     /// <summary>The side of the square images the trunk takes.</summary>
-    public const int InputSize = 224;
+    public const int InputSize = ResNet18Trunk.InputSize;
 
     /// <summary>The number of features per image.</summary>
     public const int FeatureCount = 512;
@@ -41,46 +40,16 @@ public static class ImageNetTrunk
     public static string PreprocessingPath => Find("ResNetPrepOnnx", "ResNetPreprocess.onnx");
 
     /// <summary>
-    /// Loads the trunk, with its preprocessing as its first layers, in evaluation mode, on <paramref name="device"/>
+    /// Loads the trunk, with its preprocessing as its first layer, in evaluation mode, on <paramref name="device"/>
     /// (default: the CPU). Takes a second or two. A missing file is a <see cref="FileNotFoundException"/> that
     /// says how to restore it; a damaged one an <see cref="InvalidDataException"/> that names it.
     /// </summary>
-    public static OnnxGraphModule Load(Device? device = null)
+    public static ResNet18Trunk Load(Device? device = null)
     {
-        using var preprocessing = OnnxModel.Load(PreprocessingPath);
-        using var trunk = OnnxModel.Load(TrunkPath);
-        using var scaling = PixelScaling(preprocessing);
-        using var flattening = Flattening(trunk);
-        using var whole = OnnxModel.Chain([scaling, preprocessing, trunk, flattening], "ImageNet ResNet-18 trunk");
-        var module = new OnnxGraphModule(whole, "pixels in [0,1]") { InputRange = (0, 1) };
+        var module = ResNet18Trunk.Load(PreprocessingPath, TrunkPath);
         if (device is not null && device.type != DeviceType.CPU)
             module.to(device);
-        module.eval();
         return module;
-    }
-
-    /// <summary>
-    /// A one-node graph that turns pixels in [0,1] into the 0..255 values ML.NET's ExtractPixels hands the
-    /// preprocessing graph (its default scale is 1, offset 0, on 8-bit pixels).
-    /// </summary>
-    static OnnxModel PixelScaling(OnnxModel preprocessing)
-    {
-        var next = preprocessing.Inputs.Single();
-        var initializers = new Dictionary<string, Tensor> { ["pixel_range"] = torch.tensor(255f).DetachFromDisposeScope() };
-        var input = new OnnxValueInfo("pixels", next.ElementType, next.Shape);
-        var output = new OnnxValueInfo("pixels_0_255", next.ElementType, next.Shape);
-        return new OnnxModel("pixel scaling", [new OnnxNode("ScalePixels", "Mul", ["pixels", "pixel_range"], [output.Name])],
-            initializers, [input], [output], "pixel_scaling");
-    }
-
-    /// <summary>A one-node graph that flattens the trunk's N x 512 x 1 x 1 output to N x 512.</summary>
-    static OnnxModel Flattening(OnnxModel trunk)
-    {
-        var previous = trunk.Outputs.Single();
-        var input = new OnnxValueInfo("pooled", previous.ElementType, previous.Shape);
-        var output = new OnnxValueInfo("features", previous.ElementType, [previous.Shape?[0], FeatureCount]);
-        return new OnnxModel("flattening", [new OnnxNode("Flatten", "Flatten", ["pooled"], ["features"],
-            [new OnnxAttribute("axis", OnnxAttributeType.Int, intValue: 1)])], new Dictionary<string, Tensor>(), [input], [output], "flattening");
     }
 
     /// <summary>Looks for one of the package's files beside lib's assembly, then in the NuGet packages folder.</summary>

@@ -12,7 +12,7 @@ public sealed class LayerCapture : IDisposable
 
     /// <param name="model">The model whose layers to watch.</param>
     /// <param name="layerNames">Layers by name (see <see cref="VisionModel.LayerNames"/>).</param>
-    /// <param name="detach">True to keep values only; false to keep them in the autograd graph (for gradients with respect to a layer).</param>
+    /// <param name="detach">True to keep values only; false to keep them in the autograd graph, on the path to the network's output (for gradients of or with respect to a layer).</param>
     public LayerCapture(VisionModel model, IEnumerable<string> layerNames, bool detach)
     {
         foreach (var name in layerNames.Distinct())
@@ -25,7 +25,10 @@ public sealed class LayerCapture : IDisposable
                     previous.Dispose();
                 var kept = detach ? output.detach() : output.alias();
                 outputs[name] = kept.DetachFromDisposeScope();
-                return output;
+                // In the graph, the network goes on from (an alias of) the kept tensor, so that a gradient taken with
+                // respect to it (InputGradient's layers) is the gradient with respect to the layer's output. The alias
+                // is a handle of its own because a Sequential disposes each layer's output once the next has run.
+                return detach ? output : kept.alias();
             }));
         }
     }

@@ -33,13 +33,24 @@ public static class ModelRegistry
 
     public static IReadOnlyList<string> Names => Models.Select(m => m.Name).ToList();
 
-    /// <summary>Loads a model by name on <paramref name="device"/> (default: CUDA when available). An unknown name lists the known ones.</summary>
-    public static VisionModel Load(string name, Device? device = null) => name switch
+    /// <summary>
+    /// Loads a model by name on <paramref name="device"/> (default: CUDA when available). An unknown name lists the known ones.
+    /// Loading a name again on the same device returns the network already in memory (<see cref="Platform.SharedLoads"/>),
+    /// so rerunning a notebook cell costs no memory for it; disposing one holder's model leaves the others' working.
+    /// </summary>
+    public static VisionModel Load(string name, Device? device = null)
+    {
+        device ??= Kit.DefaultDevice;
+        if (!Names.Contains(name))
+            throw new ArgumentException($"Unknown model '{name}'. Known models: {string.Join(", ", Names)}.", nameof(name));
+        return VisionModel.Shared($"model {name} on {device.type}:{device.index}", () => LoadNew(name, device));
+    }
+
+    static VisionModel LoadNew(string name, Device device) => name switch
     {
         FashionCnn.Name => FashionCnn.Load(device),
         TrunkName => LoadTrunk(device),
-        _ when TorchVisionModels.Architectures.Any(a => a.Name == name) => TorchVisionModels.Load(name, device),
-        _ => throw new ArgumentException($"Unknown model '{name}'. Known models: {string.Join(", ", Names)}.", nameof(name)),
+        _ => TorchVisionModels.Load(name, device),
     };
 
     /// <summary>The ResNet-18 trunk as a model: it already normalises its input itself, so the wrapper's normalisation is the identity.</summary>

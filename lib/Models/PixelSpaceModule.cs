@@ -28,5 +28,14 @@ public sealed class PixelSpaceModule : nn.Module<Tensor, Tensor>
     /// <summary>The network without the normalisation step (its layer names are the kit's layer names).</summary>
     public nn.Module<Tensor, Tensor> Network => network;
 
-    public override Tensor forward(Tensor pixels) => network.forward((pixels - mean) / std);
+    /// <summary>
+    /// Normalises the pixels and runs the network. Pixels of another floating-point type than the network's weights
+    /// (float64 images for a float32 network, as numpy-made data often are) are converted first, differentiably.
+    /// </summary>
+    public override Tensor forward(Tensor pixels)
+    {
+        var weights = network.parameters().Concat(network.buffers()).FirstOrDefault(t => t.is_floating_point());
+        var input = weights is not null && pixels.is_floating_point() && pixels.dtype != weights.dtype ? pixels.to_type(weights.dtype) : pixels;
+        return network.forward((input - mean) / std);
+    }
 }

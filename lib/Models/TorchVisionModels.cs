@@ -6,19 +6,41 @@ using static TorchSharp.torch;
 namespace WhatNetworksLearn.Models;
 
 /// <summary>
-/// ImageNet classifiers from TorchVision (.NET) with the official PyTorch weights, for users who are online.
-/// The first use downloads the weights once into the user cache (checked against the SHA-256 prefix that
-/// PyTorch puts in each file name); offline, the error names the URL and the exact path to place the file at.
+/// ImageNet classifiers from TorchVision (.NET) with the official PyTorch weights. The weights are fetched once into the
+/// user cache (<c>./environment/fetch-models.sh</c>, or the first <see cref="Load(string, Device?, string?, bool)"/> that may download) and checked
+/// against the SHA-256 prefix that PyTorch puts in each file name; offline, the error names the URL and the exact path
+/// to place the file at. Notebooks ask <see cref="ImageNetClassifier.FromCache(string, Device?)"/>, which never downloads.
 /// </summary>
 public static class TorchVisionModels
 {
+    /// <summary>Where the official weights are published.</summary>
+    public const string OfficialSite = "https://download.pytorch.org/models/";
+
+    /// <summary>
+    /// An environment variable naming another folder URL that serves the same file names (for example a teacher's
+    /// server for a classroom without internet); the SHA-256 check is the same.
+    /// </summary>
+    public const string MirrorVariable = "KIT_MODEL_MIRROR";
+
     /// <summary>A known architecture: how to build it, where its official weights are, which layer is its embedding.</summary>
     public sealed record Architecture(string Name, string WeightsFile, Func<nn.Module<Tensor, Tensor>> Create, string EmbeddingLayer, string Description)
     {
-        public Uri WeightsUrl => new("https://download.pytorch.org/models/" + WeightsFile);
+        /// <summary>The file's address: on the official site, or on the mirror named by <see cref="MirrorVariable"/>.</summary>
+        public Uri WeightsUrl => new(new Uri(Site), WeightsFile);
         /// <summary>The hexadecimal SHA-256 prefix in the file name (as in resnet18-f37072fd.pth).</summary>
         public string Sha256Prefix => WeightsFile.Split('-')[^1].Split('.')[0];
-        public string CachePath => Path.Combine(Downloads.CacheFolder, "torchvision", WeightsFile);
+        /// <summary>Where the kit keeps the file: in the user cache (<see cref="Downloads.CacheFolder"/>).</summary>
+        public string CachePath => CachePathIn(Downloads.CacheFolder);
+        internal string CachePathIn(string cacheFolder) => Path.Combine(cacheFolder, "torchvision", WeightsFile);
+
+        static string Site
+        {
+            get
+            {
+                var mirror = Environment.GetEnvironmentVariable(MirrorVariable);
+                return string.IsNullOrWhiteSpace(mirror) ? OfficialSite : mirror.EndsWith('/') ? mirror : mirror + "/";
+            }
+        }
     }
 
     /// <summary>ImageNet's pixel statistics, which these networks were trained with.</summary>
@@ -42,21 +64,18 @@ public static class TorchVisionModels
     public static VisionModel Load(string name, Device? device = null, string? weightsPath = null, bool allowDownload = true)
     {
         var architecture = Find(name);
-        weightsPath ??= CachedWeights(architecture, allowDownload);
-        var network = architecture.Create();
-        if (!File.Exists(weightsPath))
-            throw new FileNotFoundException($"The weights of {name} are missing: no file at {weightsPath}.", weightsPath);
-        try
-        {
-            network.load_py(weightsPath, strict: true);
-        }
-        catch (Exception error) when (error is not OutOfMemoryException)
-        {
-            throw new InvalidDataException(
-                $"{weightsPath} is not a complete PyTorch weights file for {name}: it is truncated, corrupt, or made for another architecture ({error.Message}).", error);
-        }
-        return new VisionModel(name, architecture.Description, network, Input, ImageNetClasses.Names, architecture.EmbeddingLayer, device);
+        return Load(architecture, weightsPath ?? CachedWeights(architecture, allowDownload), architecture.Description, device);
     }
+
+    /// <summary>
+    /// Downloads the official weights of <paramref name="name"/> into the cache, unless a verified copy is there
+    /// already, and returns the file's path. <paramref name="progress"/> hears (bytes done, bytes in all).
+    /// </summary>
+    public static string Fetch(string name, IProgress<(long done, long? total)>? progress = null) =>
+        Fetch(Find(name), Find(name).WeightsUrl, Downloads.CacheFolder, progress);
+
+    internal static string Fetch(Architecture architecture, Uri source, string cacheFolder, IProgress<(long done, long? total)>? progress = null) =>
+        Downloads.FetchChecked(source, architecture.CachePathIn(cacheFolder), file => PrefixProblem(architecture, file), progress);
 
     /// <summary>The architecture with random weights (seed it with torch.manual_seed): for tests, and for seeing what training changes.</summary>
     public static VisionModel CreateUntrained(string name, Device? device = null)
@@ -66,25 +85,47 @@ public static class TorchVisionModels
             Input, ImageNetClasses.Names, architecture.EmbeddingLayer, device);
     }
 
+    /// <summary>The network of <paramref name="architecture"/> with the state dict at <paramref name="weightsPath"/>, described as <paramref name="description"/>.</summary>
+    internal static VisionModel Load(Architecture architecture, string weightsPath, string description, Device? device)
+    {
+        if (!File.Exists(weightsPath))
+            throw new FileNotFoundException($"The weights of {architecture.Name} are missing: no file at {weightsPath}.", weightsPath);
+        var network = architecture.Create();
+        try
+        {
+            network.load_py(weightsPath, strict: true);
+        }
+        catch (Exception error) when (error is not OutOfMemoryException)
+        {
+            network.Dispose();
+            throw new InvalidDataException(
+                $"{weightsPath} is not a complete PyTorch weights file for {architecture.Name}: it is truncated, corrupt, or made for another architecture ({error.Message}).", error);
+        }
+        return new VisionModel(architecture.Name, description, network, Input, ImageNetClasses.Names, architecture.EmbeddingLayer, device);
+    }
+
+    /// <summary>The cached weights, checked; downloaded first when missing and allowed.</summary>
     static string CachedWeights(Architecture architecture, bool allowDownload)
     {
         var path = architecture.CachePath;
         if (File.Exists(path))
-            return CheckPrefix(architecture, path);
+            return Verified(architecture, path);
         if (!allowDownload)
             throw new FileNotFoundException(
-                $"The weights of {architecture.Name} are not in the cache. Download {architecture.WeightsUrl} and place the file at {path}.", path);
-        Downloads.Fetch(architecture.WeightsUrl, path, file => Downloads.Sha256(file).StartsWith(architecture.Sha256Prefix, StringComparison.Ordinal));
-        return path;
+                $"The weights of {architecture.Name} are not in the cache. Run ./environment/fetch-models.sh {architecture.Name}, or download {architecture.WeightsUrl} and place the file at {path}.", path);
+        return Fetch(architecture, architecture.WeightsUrl, Downloads.CacheFolder);
     }
 
-    static string CheckPrefix(Architecture architecture, string path)
+    /// <summary>The path, after checking that the file's SHA-256 starts with the prefix in the official file name.</summary>
+    internal static string Verified(Architecture architecture, string path) =>
+        PrefixProblem(architecture, path) is string problem
+            ? throw new InvalidDataException($"{problem}. Delete {path} and run ./environment/fetch-models.sh {architecture.Name} again (or download {architecture.WeightsUrl}).")
+            : path;
+
+    static string? PrefixProblem(Architecture architecture, string path)
     {
         var actual = Downloads.Sha256(path);
-        if (!actual.StartsWith(architecture.Sha256Prefix, StringComparison.Ordinal))
-            throw new InvalidDataException(
-                $"Checksum mismatch for {path}: its SHA-256 is {actual}, but the official {architecture.WeightsFile} starts with {architecture.Sha256Prefix}. " +
-                $"Delete the file and download it again from {architecture.WeightsUrl}.");
-        return path;
+        return actual.StartsWith(architecture.Sha256Prefix, StringComparison.Ordinal) ? null
+            : $"Checksum mismatch for {path}: its SHA-256 is {actual}, but the official {architecture.WeightsFile} starts with {architecture.Sha256Prefix}";
     }
 }

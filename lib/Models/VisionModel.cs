@@ -1,4 +1,5 @@
 using TorchSharp;
+using WhatNetworksLearn.Platform;
 using static TorchSharp.torch;
 
 namespace WhatNetworksLearn.Models;
@@ -14,6 +15,7 @@ public sealed class VisionModel : IDisposable
 {
     readonly PixelSpaceModule module;
     readonly Dictionary<string, nn.Module> layers;
+    readonly Action? release; // a shared model's: gives its lease back instead of freeing the network
 
     public VisionModel(string name, string description, nn.Module<Tensor, Tensor> network, InputSpec input,
         IReadOnlyList<string> classNames, string? embeddingLayer, Device? device = null)
@@ -26,11 +28,29 @@ public sealed class VisionModel : IDisposable
         module = new PixelSpaceModule(network, input.Mean, input.Std);
         module.to(Device);
         module.eval();
-        layers = network.named_modules().Where(m => m.name != "").ToDictionary(m => m.name, m => m.module);
-        LayerNames = layers.Keys.ToList();
+        layers = NamedLayers(network).ToDictionary(m => m.Name, m => m.Module);
+        LayerNames = NamedLayers(network).Select(m => m.Name).ToList();
         if (embeddingLayer is not null && !layers.ContainsKey(embeddingLayer))
             throw new ArgumentException($"The embedding layer '{embeddingLayer}' is not a layer of {name}.", nameof(embeddingLayer));
         EmbeddingLayer = embeddingLayer;
+    }
+
+    /// <summary>Another holder of <paramref name="shared"/>'s network: disposing it calls <paramref name="release"/>.</summary>
+    VisionModel(VisionModel shared, Action release)
+    {
+        (Name, Description, Input, ClassNames, Device) = (shared.Name, shared.Description, shared.Input, shared.ClassNames, shared.Device);
+        (module, layers, LayerNames, EmbeddingLayer) = (shared.module, shared.layers, shared.LayerNames, shared.EmbeddingLayer);
+        this.release = release;
+    }
+
+    /// <summary>
+    /// The model for <paramref name="key"/> that is already in memory, or the one <paramref name="load"/> makes: see
+    /// <see cref="SharedLoads"/>. Each call returns its own object; the network is freed when the last is disposed.
+    /// </summary>
+    public static VisionModel Shared(string key, Func<VisionModel> load)
+    {
+        var (model, release) = SharedLoads.Lease(key, load);
+        return new VisionModel(model, release);
     }
 
     public string Name { get; }
@@ -40,7 +60,7 @@ public sealed class VisionModel : IDisposable
     public IReadOnlyList<string> ClassNames { get; }
     public bool IsClassifier => ClassNames.Count > 0;
     public Device Device { get; }
-    /// <summary>Every named layer, in the order the network declares them; valid arguments of <see cref="Layer"/>.</summary>
+    /// <summary>Every named layer, in the order the network declares them (see <see cref="NamedLayers"/>); valid arguments of <see cref="Layer"/>.</summary>
     public IReadOnlyList<string> LayerNames { get; }
     /// <summary>The layer whose output is the image's condensed representation (the last hidden layer), if any.</summary>
     public string? EmbeddingLayer { get; }
@@ -82,6 +102,32 @@ public sealed class VisionModel : IDisposable
         }
     }
 
+    /// <summary>
+    /// Puts every layer in evaluation mode until the result is disposed, then gives each layer back the mode it had,
+    /// also after an error. Techniques that need the network as it is at test time (no dropout, fixed batch-norm
+    /// statistics, images that do not interact) run inside it, whatever mode the caller left the model in.
+    /// </summary>
+    public IDisposable EvaluationMode() => new ModeRestorer(module);
+
+    sealed class ModeRestorer : IDisposable
+    {
+        readonly List<(nn.Module Module, bool Training)> modes;
+
+        public ModeRestorer(nn.Module root)
+        {
+            // The root first (modules() leaves it out), then every layer below it, parents before children.
+            modes = root.modules().Prepend(root).Select(m => (m, m.training)).ToList();
+            root.eval();
+        }
+
+        public void Dispose()
+        {
+            foreach (var (layer, training) in modes)
+                if (layer.training != training)
+                    layer.train(training);
+        }
+    }
+
     /// <summary>A layer by name; an unknown name is an error that lists the valid ones.</summary>
     public nn.Module Layer(string name)
     {
@@ -117,6 +163,21 @@ public sealed class VisionModel : IDisposable
         foreach (var output in outputs.Values)
             output.Dispose();
         return rows;
+    }
+
+    /// <summary>
+    /// Every layer of <paramref name="network"/> under its dotted name, depth first: each container, then what it holds.
+    /// For a network that registers its layers in the order it runs them, that is the order they run in
+    /// (TorchSharp's named_modules lists all of a container's children before the children's own layers).
+    /// </summary>
+    public static IEnumerable<(string Name, nn.Module Module)> NamedLayers(nn.Module network, string prefix = "")
+    {
+        foreach (var (name, child) in network.named_children())
+        {
+            yield return (prefix + name, child);
+            foreach (var inner in NamedLayers(child, $"{prefix}{name}."))
+                yield return inner;
+        }
     }
 
     /// <summary>The class index for a class name (case-insensitive); an unknown name lists a few valid ones.</summary>
@@ -169,5 +230,11 @@ public sealed class VisionModel : IDisposable
     public override string ToString() =>
         $"{Name}: {Description}\nInput: {Input}\nClasses: {(IsClassifier ? $"{ClassNames.Count}" : "none (features)")}\nLayers: {string.Join(", ", LayerNames)}";
 
-    public void Dispose() => module.Dispose();
+    public void Dispose()
+    {
+        if (release is not null)
+            release();
+        else
+            module.Dispose();
+    }
 }

@@ -1,12 +1,24 @@
 using System.Net;
+using static TorchSharp.torch;
 
 namespace WhatNetworksLearn.Notebook;
 
 public enum ExerciseStatus { NotAnswered, Correct, NotYet }
 
-/// <summary>The verdict on one exercise, shown as a coloured line in the notebook.</summary>
+/// <summary>
+/// The verdict on one exercise, shown as a coloured line in the notebook. The HTML carries the status in a
+/// <c>data-exercise</c> attribute, which the tests read to check that a solution says correct and a mistake not yet.
+/// </summary>
 public sealed record ExerciseResult(string Title, ExerciseStatus Status, string Message)
 {
+    /// <summary>The status as the HTML attribute writes it: not-answered, correct or not-yet.</summary>
+    public string StatusName => Status switch
+    {
+        ExerciseStatus.Correct => "correct",
+        ExerciseStatus.NotYet => "not-yet",
+        _ => "not-answered",
+    };
+
     public string ToHtml()
     {
         var (symbol, colour) = Status switch
@@ -15,23 +27,27 @@ public sealed record ExerciseResult(string Title, ExerciseStatus Status, string 
             ExerciseStatus.NotYet => ("✘", "#b02a2a"),
             _ => ("…", "#777777"),
         };
-        return $"<div style=\"color:{colour};font-family:sans-serif\"><b>{symbol} {WebUtility.HtmlEncode(Title)}</b>: {WebUtility.HtmlEncode(Message)}</div>";
+        return $"<div data-exercise=\"{StatusName}\" style=\"color:{colour};font-family:sans-serif\"><b>{symbol} {WebUtility.HtmlEncode(Title)}</b>: {WebUtility.HtmlEncode(Message)}</div>";
     }
 
     public override string ToString() => $"{Title}: {Status}. {Message}";
 }
 
 /// <summary>
-/// Checks a student's answer against the value the kit computes. Never throws, so a notebook with unanswered
-/// exercises still runs to the end; the expected value is always computed, so the check itself is exercised
-/// whenever the notebook runs.
+/// Checks a student's answer against what the kit computes, without showing the expected answer. Never throws, so a
+/// notebook with unanswered exercises still runs to the end, and the expected value is always computed, so the check
+/// itself runs whenever the notebook does. Three kinds: a value (<see cref="Check{T}"/>), a piece of code the student
+/// wrote (<see cref="Implementation"/>), and a prediction made before running (<see cref="Prediction{T}"/>). The
+/// per-notebook classes in <c>WhatNetworksLearn.Exercises</c> compute the expected values from the notebook's state.
 /// </summary>
 public static class Exercise
 {
+    const string NotAnsweredYet = "not answered yet: replace null with your answer and run the cell again.";
+
     public static ExerciseResult Check<T>(string title, T? answer, T expected, string hint, Func<T, T, bool>? equal = null)
     {
         if (answer is null)
-            return new(title, ExerciseStatus.NotAnswered, "not answered yet: replace null with your answer and run the cell again.");
+            return new(title, ExerciseStatus.NotAnswered, NotAnsweredYet);
         equal ??= (a, b) => EqualityComparer<T>.Default.Equals(a, b);
         return equal(answer, expected)
             ? new(title, ExerciseStatus.Correct, "correct.")
@@ -40,5 +56,66 @@ public static class Exercise
 
     /// <summary>Numbers are equal within a relative tolerance.</summary>
     public static ExerciseResult Check(string title, double? answer, double expected, string hint, double tolerance = 1e-3) =>
-        Check(title, answer, expected, hint, (a, b) => Math.Abs(a!.Value - b!.Value) <= tolerance * Math.Max(1, Math.Abs(b.Value)));
+        Check(title, answer, expected, hint, (a, b) => Close(a!.Value, b!.Value, tolerance));
+
+    /// <summary>
+    /// Runs the student's code and compares its tensor with the kit's result on the same inputs, within a relative
+    /// tolerance (of the largest value of <paramref name="expected"/>). Code that returns null or throws
+    /// <see cref="NotImplementedException"/> is not answered yet; code that throws anything else, or returns a tensor of
+    /// another shape or other values, is told what differs, never what the expected values are.
+    /// </summary>
+    public static ExerciseResult Implementation(string title, Func<Tensor?> yours, Tensor expected, string hint, double tolerance = 1e-4)
+    {
+        Tensor? answer;
+        try
+        {
+            answer = yours();
+        }
+        catch (NotImplementedException)
+        {
+            return new(title, ExerciseStatus.NotAnswered, "not answered yet: write your code where the cell says so and run it again.");
+        }
+        catch (Exception error)
+        {
+            return new(title, ExerciseStatus.NotYet, $"not yet: your code threw {error.GetType().Name}: {error.Message} {hint}");
+        }
+        if (answer is null)
+            return new(title, ExerciseStatus.NotAnswered, "not answered yet: your code returned null.");
+        using var scope = NewDisposeScope();
+        var mine = answer.detach().cpu().to_type(ScalarType.Float64);
+        var theirs = expected.detach().cpu().to_type(ScalarType.Float64);
+        if (!mine.shape.SequenceEqual(theirs.shape))
+            return new(title, ExerciseStatus.NotYet,
+                $"not yet: your result has shape [{string.Join(", ", mine.shape)}], the kit's has [{string.Join(", ", theirs.shape)}]. {hint}");
+        if (!mine.isfinite().all().item<bool>())
+            return new(title, ExerciseStatus.NotYet, $"not yet: your result contains NaN or infinite values. {hint}");
+        double scale = Math.Max(1e-12, theirs.abs().max().item<double>());
+        var difference = (mine - theirs).abs();
+        double largest = difference.max().item<double>();
+        if (largest <= tolerance * scale)
+            return new(title, ExerciseStatus.Correct, $"correct: your result matches the kit's (largest difference {largest:G2}).");
+        double share = difference.gt(tolerance * scale).to_type(ScalarType.Float64).mean().item<double>();
+        return new(title, ExerciseStatus.NotYet,
+            $"not yet: {share:P0} of your values differ from the kit's, by up to {largest / scale:P0} of its largest value. {hint}");
+    }
+
+    /// <summary>
+    /// A prediction the student wrote down before running: right or not, the check says what the run gave and why,
+    /// in <paramref name="explanation"/>. The outcome is computed by the notebook's own run, so the check stays true.
+    /// </summary>
+    public static ExerciseResult Prediction<T>(string title, T? prediction, T outcome, string explanation, Func<T, T, bool>? equal = null)
+    {
+        if (prediction is null)
+            return new(title, ExerciseStatus.NotAnswered, "not answered yet: write down your prediction before you run anything, then run the cell.");
+        equal ??= (a, b) => EqualityComparer<T>.Default.Equals(a, b);
+        return equal(prediction, outcome)
+            ? new(title, ExerciseStatus.Correct, $"correct: {explanation}")
+            : new(title, ExerciseStatus.NotYet, $"not yet: this run gives {outcome}, not {prediction}. {explanation}");
+    }
+
+    /// <summary>A multiple-choice prediction: the letter of the choice (case-insensitive).</summary>
+    public static ExerciseResult Prediction(string title, string? prediction, string outcome, string explanation) =>
+        Prediction(title, prediction?.Trim(), outcome, explanation, (a, b) => string.Equals(a, b, StringComparison.OrdinalIgnoreCase));
+
+    static bool Close(double a, double b, double tolerance) => Math.Abs(a - b) <= tolerance * Math.Max(1, Math.Abs(b));
 }

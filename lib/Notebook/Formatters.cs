@@ -23,7 +23,8 @@ public static class Formatters
         Formatter.Register<IEnumerable<Finding>>((findings, writer) => writer.Write(FindingsHtml(findings)), Html);
         Formatter.Register<ProgressDisplay.State>((state, writer) => writer.Write(state.ToHtml()), Html);
         Formatter.Register<ExerciseResult>((result, writer) => writer.Write(result.ToHtml()), Html);
-        foreach (var type in new[] { typeof(Figure), typeof(Tensor), typeof(XPlot.Plotly.PlotlyChart), typeof(ProgressDisplay.State), typeof(ExerciseResult) })
+        Formatter.Register<Note>((note, writer) => writer.Write(note.ToHtml()), Html);
+        foreach (var type in new[] { typeof(Figure), typeof(Tensor), typeof(XPlot.Plotly.PlotlyChart), typeof(ProgressDisplay.State), typeof(ExerciseResult), typeof(Note) })
             Formatter.SetPreferredMimeTypesFor(type, Html);
     }
 

@@ -44,7 +44,24 @@ public static class EnvironmentCheck
         };
         if (TorchSharpNativeFix.LoadedLibrary(name => name == "libtorch_cpu.so") is { } path)
             findings.Add(new("libtorch loaded from", path));
+        findings.AddRange(Backend(LocalSettings.TorchBackend(), torch.cuda.is_available()));
         return findings;
+    }
+
+    /// <summary>The TorchSharp build this machine chose (kit.settings or TorchBackend), and what to do when CUDA was chosen but is not there.</summary>
+    public static List<Finding> Backend(Setting chosen, bool cudaAvailable)
+    {
+        var finding = new Finding("TorchSharp build chosen", $"{chosen.Value} (from {chosen.Source})");
+        if (chosen.Value == "cuda" && !cudaAvailable)
+            finding = finding with
+            {
+                Problem = true,
+                Advice = "CUDA was chosen but TorchSharp finds no CUDA device, so the kit computes on the CPU. With an NVIDIA GPU: check that " +
+                         "`nvidia-smi` lists it, then rebuild (`dotnet build lib`) and restart the notebook's kernel, so that TorchSharp-cuda-linux " +
+                         $"is the build loaded. Without one, go back to the CPU: remove the line TorchBackend=cuda from {LocalSettings.FileName} " +
+                         "(or unset the environment variable TorchBackend) and rebuild. (The kit's CUDA path is untested; README, \"Using a GPU\".)",
+            };
+        return [finding];
     }
 
     /// <summary>libtorch libraries that the dynamic loader would find outside TorchSharp's own packages.</summary>

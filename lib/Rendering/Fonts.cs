@@ -18,33 +18,63 @@ static class Fonts
     public static SKPaint Paint(float size, SKColor color) =>
         new() { Typeface = Typeface.Value, TextSize = size, Color = color, IsAntialias = true };
 
-    /// <summary>The text, shortened with an ellipsis if it is wider than <paramref name="width"/> pixels.</summary>
-    public static string Fit(string text, SKPaint paint, float width)
-    {
-        if (paint.MeasureText(text) <= width)
-            return text;
-        while (text.Length > 1 && paint.MeasureText(text + "…") > width)
-            text = text[..^1];
-        return text + "…";
-    }
-
-    /// <summary>The text broken at spaces into lines no wider than <paramref name="width"/> pixels (a single long word is shortened).</summary>
+    /// <summary>
+    /// The text as lines no wider than <paramref name="width"/> pixels, nothing cut: its own lines ('\n'), each broken
+    /// at spaces, and a word still too wide broken after a '.', '_', '-', '/' or ',' where possible (a layer name such as
+    /// "layer3.1.relu2" becomes "layer3.1." and "relu2"), otherwise between characters.
+    /// </summary>
     public static List<string> Wrap(string text, SKPaint paint, float width)
     {
         var lines = new List<string>();
-        var line = "";
-        foreach (var word in text.Split(' '))
+        foreach (var given in text.Split('\n'))
         {
-            var candidate = line.Length == 0 ? word : line + " " + word;
-            if (paint.MeasureText(candidate) <= width || line.Length == 0)
-                line = candidate;
-            else
+            var line = "";
+            foreach (var word in given.Split(' ').SelectMany(w => BreakWord(w, paint, width)))
             {
-                lines.Add(line);
-                line = word;
+                var candidate = line.Length == 0 ? word : line + " " + word;
+                if (paint.MeasureText(candidate) <= width || line.Length == 0)
+                    line = candidate;
+                else
+                {
+                    lines.Add(line);
+                    line = word;
+                }
             }
+            lines.Add(line);
         }
-        lines.Add(line);
-        return lines.Select(l => Fit(l, paint, width)).ToList();
+        return lines;
+    }
+
+    /// <summary>
+    /// The largest text size from <paramref name="largest"/> down to <paramref name="smallest"/> (in steps of one pixel)
+    /// at which every word of <paramref name="texts"/> fits in <paramref name="width"/> pixels, so that one size serves
+    /// a whole figure and words need breaking only when even the smallest size is too large.
+    /// </summary>
+    public static float SizeToFit(IEnumerable<string> texts, float width, float largest, float smallest)
+    {
+        var words = texts.SelectMany(t => t.Split(' ', '\n')).Distinct().ToList();
+        for (float size = largest; size > smallest; size--)
+        {
+            using var paint = Paint(size, SKColors.Black);
+            if (words.All(w => paint.MeasureText(w) <= width))
+                return size;
+        }
+        return smallest;
+    }
+
+    /// <summary>A word cut into pieces no wider than <paramref name="width"/>, after punctuation where possible.</summary>
+    static IEnumerable<string> BreakWord(string word, SKPaint paint, float width)
+    {
+        while (word.Length > 1 && paint.MeasureText(word) > width)
+        {
+            int fits = 1;
+            while (fits < word.Length && paint.MeasureText(word[..(fits + 1)]) <= width)
+                fits++;
+            int afterPunctuation = word[..fits].LastIndexOfAny(['.', '_', '-', '/', ',']) + 1;
+            int cut = afterPunctuation > 0 && afterPunctuation < word.Length ? afterPunctuation : fits;
+            yield return word[..cut];
+            word = word[cut..];
+        }
+        yield return word;
     }
 }

@@ -5,10 +5,7 @@ namespace WhatNetworksLearn.Rendering;
 /// <summary>One line of a chart: its name (for the legend) and its points.</summary>
 public sealed record Series(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y);
 
-/// <summary>
-/// A static line chart (axes, ticks, legend) drawn as a figure, for training curves and sweeps. The legend goes into
-/// the corner of the plot that covers the fewest points, the top left when that is free.
-/// </summary>
+/// <summary>A static line chart (axes, ticks, legend) drawn as a figure, for training curves and sweeps.</summary>
 public static class LineChart
 {
     static readonly SKColor[] Palette =
@@ -72,48 +69,24 @@ public static class LineChart
             using var dot = new SKPaint { Color = colour, IsAntialias = true };
             for (int k = 0; k < series[i].X.Count; k++)
                 canvas.DrawCircle(Map(series[i].X[k], series[i].Y[k]), 2.5f, dot);
-        }
-
-        var names = series.Select(s => "— " + s.Name).ToList();
-        float legendWidth = names.Max(text.MeasureText) + 12, legendHeight = 14 * names.Count + 8;
-        var points = series.SelectMany(s => s.X.Zip(s.Y, Map)).ToList();
-        var box = PlaceLegend(points, SKRect.Create(left, top, plotWidth, plotHeight), legendWidth, legendHeight);
-        using var backdrop = new SKPaint { Color = SKColors.White.WithAlpha(220) };
-        canvas.DrawRect(box, backdrop);
-        for (int i = 0; i < names.Count; i++)
-        {
-            using var legend = Fonts.Paint(11, Palette[i % Palette.Length]);
-            canvas.DrawText(names[i], box.Left + 6, box.Top + 14 + i * 14, legend);
+            using var legend = Fonts.Paint(11, colour);
+            canvas.DrawText("— " + series[i].Name, left + 10, top + 14 + i * 14, legend);
         }
         using var image = surface.Snapshot();
         using var png = image.Encode(SKEncodedImageFormat.Png, 100);
         return new Figure(title, png.ToArray(), width, height);
     }
 
-    /// <summary>The corner of <paramref name="plot"/> for a legend of the given size that covers the fewest points; of equals, top left, top right, bottom right, bottom left.</summary>
-    internal static SKRect PlaceLegend(IReadOnlyList<SKPoint> points, SKRect plot, float width, float height)
-    {
-        const float margin = 4;
-        SKRect[] corners =
-        [
-            SKRect.Create(plot.Left + margin, plot.Top + margin, width, height),
-            SKRect.Create(plot.Right - width - margin, plot.Top + margin, width, height),
-            SKRect.Create(plot.Right - width - margin, plot.Bottom - height - margin, width, height),
-            SKRect.Create(plot.Left + margin, plot.Bottom - height - margin, width, height),
-        ];
-        return corners.MinBy(corner => points.Count(corner.Contains));
-    }
-
-    /// <summary>About five round tick values between <paramref name="min"/> and <paramref name="max"/>.</summary>
+    /// <summary>
+    /// About five round tick values between <paramref name="min"/> and <paramref name="max"/>. Each is a whole multiple
+    /// of the step, not a running sum: the sum's rounding error would print zero as "-0.0" or "-0".
+    /// </summary>
     internal static IEnumerable<(double Value, string Label)> Ticks(double min, double max)
     {
         double raw = (max - min) / 5, magnitude = Math.Pow(10, Math.Floor(Math.Log10(raw)));
         double step = new[] { 1, 2, 2.5, 5, 10 }.Select(m => m * magnitude).First(s => s >= raw);
         int decimals = Math.Max(0, -(int)Math.Floor(Math.Log10(step) + 1e-9) + (step / magnitude == 2.5 ? 1 : 0));
-        for (double v = Math.Ceiling(min / step) * step; v <= max + step * 1e-9; v += step)
-        {
-            double value = Math.Abs(v) < step * 1e-9 ? 0 : v;   // Math.Ceiling(-0.9) is -0, printed "-0"
-            yield return (value, value.ToString("F" + decimals, System.Globalization.CultureInfo.InvariantCulture));
-        }
+        for (long k = (long)Math.Ceiling(min / step - 1e-9); k * step <= max + step * 1e-9; k++)
+            yield return (k * step, (k * step).ToString("F" + decimals, System.Globalization.CultureInfo.InvariantCulture));
     }
 }

@@ -56,6 +56,21 @@ public static class Pixels
             nameof(image));
     }
 
+    /// <summary>
+    /// The <paramref name="q"/>-quantile of all the values (the value below which that fraction of them lie, by rank,
+    /// no interpolation): a display scale that a few extreme values cannot set, e.g. 0.99 to let the top 1% saturate.
+    /// </summary>
+    public static float Quantile(Tensor values, double q)
+    {
+        if (q is < 0 or > 1)
+            throw new ArgumentOutOfRangeException(nameof(q), $"A quantile lies in [0, 1]; got {q}.");
+        if (values.numel() == 0)
+            throw new ArgumentException("An empty tensor has no quantiles.", nameof(values));
+        using var scope = NewDisposeScope();
+        var sorted = values.detach().cpu().to_type(ScalarType.Float32).flatten().sort().Values;
+        return sorted[(long)Math.Round(q * (sorted.shape[0] - 1))].item<float>();
+    }
+
     /// <summary>Rescales values linearly so the smallest becomes 0 and the largest 1 (a constant image becomes 0.5).</summary>
     public static Tensor Normalize(Tensor values)
     {

@@ -10,7 +10,8 @@ public static class Plot
     const int Gap = 6;
     const float TitleSize = 15;
     const float CaptionSize = 11;
-    const int CaptionLineHeight = 14;
+    const float MinimumCaptionSize = 9;
+    const float CaptionLineSpacing = 14f / 11;
 
     /// <summary>One image. Small images are enlarged with square pixels so that they can be seen.</summary>
     public static Figure Image(Tensor image, string title, string? caption = null, int? size = null)
@@ -23,9 +24,12 @@ public static class Plot
 
     /// <summary>
     /// Tiles in rows of <paramref name="columns"/>; each image is scaled to fit a square of
-    /// <paramref name="tileSize"/> pixels, with its caption below.
+    /// <paramref name="tileSize"/> pixels, with its caption below, never cut: the figure's captions share a text size
+    /// small enough (down to 9 pixels) for their words to fit the tile, and wrap onto more lines. A
+    /// <paramref name="note"/> is printed under the title: the place for a number the figure reports (it does not
+    /// enter the file name, which comes from the title).
     /// </summary>
-    public static Figure Grid(IEnumerable<Tile> tiles, string title, int columns = 8, int tileSize = 96)
+    public static Figure Grid(IEnumerable<Tile> tiles, string title, int columns = 8, int tileSize = 96, string? note = null)
     {
         var list = tiles.ToList();
         if (list.Count == 0)
@@ -34,15 +38,24 @@ public static class Plot
             throw new ArgumentOutOfRangeException(nameof(columns), "Columns must be at least 1 and the tile size at least 8 pixels.");
         columns = Math.Min(columns, list.Count);
         int rows = (list.Count + columns - 1) / columns;
-        int captionLines = list.Max(t => t.Caption is null ? 0 : t.Caption.Split('\n').Length);
-        int cellHeight = tileSize + captionLines * CaptionLineHeight;
+        // Captions fit their tile: one text size for the whole figure (smaller for narrow tiles), then wrapped.
+        float captionSize = Fonts.SizeToFit(list.Select(t => t.Caption ?? ""), tileSize, CaptionSize, MinimumCaptionSize);
+        using var captionPaint = Fonts.Paint(captionSize, new SKColor(0x33, 0x33, 0x33));
+        var captions = list.Select(t => t.Caption is null ? [] : Fonts.Wrap(t.Caption, captionPaint, tileSize)).ToList();
+        int captionLineHeight = (int)Math.Ceiling(captionSize * CaptionLineSpacing);
+        int cellHeight = tileSize + captions.Max(c => c.Count) * captionLineHeight;
         using var titlePaint = Fonts.Paint(TitleSize, SKColors.Black);
-        using var captionPaint = Fonts.Paint(CaptionSize, new SKColor(0x33, 0x33, 0x33));
+        using var notePaint = Fonts.Paint(CaptionSize, new SKColor(0x33, 0x33, 0x33));
+        int noteLineHeight = (int)Math.Ceiling(CaptionSize * CaptionLineSpacing);
         int contentWidth = 2 * Margin + columns * tileSize + (columns - 1) * Gap;
-        // A long title widens a narrow figure up to 640 pixels, then wraps onto more lines.
-        int width = Math.Max(contentWidth, Math.Min(640, (int)titlePaint.MeasureText(title) + 2 * Margin));
+        // A long title or note widens a narrow figure up to 640 pixels, then wraps onto more lines.
+        float heading = Math.Max(titlePaint.MeasureText(title), note is null ? 0 : notePaint.MeasureText(note));
+        int width = Math.Max(contentWidth, Math.Min(640, (int)Math.Ceiling(heading) + 2 * Margin));
         var titleLines = string.IsNullOrEmpty(title) ? [] : Fonts.Wrap(title, titlePaint, width - 2 * Margin);
+        var noteLines = string.IsNullOrEmpty(note) ? [] : Fonts.Wrap(note, notePaint, width - 2 * Margin);
         int titleHeight = titleLines.Count == 0 ? 0 : titleLines.Count * ((int)TitleSize + 4) + 6;
+        int noteTop = Margin + titleHeight;
+        titleHeight += noteLines.Count == 0 ? 0 : noteLines.Count * noteLineHeight + 6;
         int height = 2 * Margin + titleHeight + rows * cellHeight + (rows - 1) * Gap;
 
         using var surface = SKSurface.Create(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
@@ -50,18 +63,16 @@ public static class Plot
         canvas.Clear(SKColors.White);
         for (int l = 0; l < titleLines.Count; l++)
             canvas.DrawText(titleLines[l], Margin, Margin + TitleSize + l * (TitleSize + 4), titlePaint);
+        for (int l = 0; l < noteLines.Count; l++)
+            canvas.DrawText(noteLines[l], Margin, noteTop + (l + 1) * noteLineHeight - 3, notePaint);
 
         for (int i = 0; i < list.Count; i++)
         {
             int x = Margin + i % columns * (tileSize + Gap);
             int y = Margin + titleHeight + i / columns * (cellHeight + Gap);
             DrawTile(canvas, list[i], new SKRect(x, y, x + tileSize, y + tileSize));
-            if (list[i].Caption is { } caption)
-            {
-                var lines = caption.Split('\n');
-                for (int l = 0; l < lines.Length; l++)
-                    canvas.DrawText(Fonts.Fit(lines[l], captionPaint, tileSize), x, y + tileSize + (l + 1) * CaptionLineHeight - 3, captionPaint);
-            }
+            for (int l = 0; l < captions[i].Count; l++)
+                canvas.DrawText(captions[i][l], x, y + tileSize + (l + 1) * captionLineHeight - 3, captionPaint);
         }
         using var snapshot = surface.Snapshot();
         using var png = snapshot.Encode(SKEncodedImageFormat.Png, 100);
@@ -78,6 +89,71 @@ public static class Plot
         if (opacity is < 0 or > 1)
             throw new ArgumentOutOfRangeException(nameof(opacity), "Opacity must be between 0 and 1.");
         using var scope = NewDisposeScope();
+        var (rgb, values) = ImageAndMap(image, map);
+        if (normalize)
+            values = Pixels.Normalize(values);
+        var colours = Colormaps.Apply(values, colormap);
+        return (rgb * (1 - opacity) + colours * opacity).clamp(0, 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The image with a signed map laid over it on a fixed scale: <paramref name="map"/> / <paramref name="scale"/>,
+    /// clipped to [-1, 1], is painted red where positive and blue where negative, with an opacity growing with its size
+    /// up to <paramref name="opacity"/>; zero leaves the image as it is. Because the scale is fixed, a small value stays
+    /// faint however small all the values of an image are: noise cannot pass for importance, as it does when each map
+    /// is stretched to its own range. <paramref name="map"/> is H x W, resized to the image if needed. Returns 3 x H x W.
+    /// </summary>
+    public static Tensor SignedOverlay(Tensor image, Tensor map, float scale, float opacity = 0.8f)
+    {
+        if (!float.IsFinite(scale) || scale <= 0)
+            throw new ArgumentOutOfRangeException(nameof(scale), $"The scale is the value painted in full colour and must be positive; got {scale}.");
+        if (opacity is < 0 or > 1)
+            throw new ArgumentOutOfRangeException(nameof(opacity), "Opacity must be between 0 and 1.");
+        using var scope = NewDisposeScope();
+        var (rgb, values) = ImageAndMap(image, map);
+        var v = (values / scale).clamp(-1, 1);
+        var red = tensor(new[] { 0.9f, 0.05f, 0.05f }).reshape(3, 1, 1);
+        var blue = tensor(new[] { 0.1f, 0.35f, 1f }).reshape(3, 1, 1);
+        var colour = where(v.ge(0).unsqueeze(0), red, blue);
+        var alpha = opacity * v.abs().unsqueeze(0);
+        return (rgb * (1 - alpha) + colour * alpha).clamp(0, 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The key of <see cref="SignedOverlay"/>: a strip from −scale (left, full blue) through 0 (the grey underneath) to
+    /// +scale (right, full red), <paramref name="height"/> x <paramref name="width"/> pixels, to show as a tile beside the maps.
+    /// </summary>
+    public static Tensor SignedKey(int height = 24, int width = 160, float opacity = 0.8f)
+    {
+        if (height < 1 || width < 2)
+            throw new ArgumentOutOfRangeException(nameof(width), "The key needs a height of at least 1 and a width of at least 2 pixels.");
+        using var scope = NewDisposeScope();
+        var ramp = linspace(-1, 1, width).unsqueeze(0).expand(height, width);
+        return SignedOverlay(full(3, height, width, 0.5f), ramp, 1, opacity).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Two H x W masks compared pixel by pixel (values above 0.5 are inside): white where both hold the pixel, red where
+    /// only <paramref name="truth"/> does (missed), blue where only <paramref name="mask"/> does (taken wrongly), black
+    /// where neither does. Returns 3 x H x W.
+    /// </summary>
+    public static Tensor MaskComparison(Tensor mask, Tensor truth)
+    {
+        if (mask.dim() != 2 || !mask.shape.SequenceEqual(truth.shape))
+            throw new ArgumentException($"Both masks must be H x W of the same size; got [{string.Join(", ", mask.shape)}] and [{string.Join(", ", truth.shape)}].", nameof(truth));
+        using var scope = NewDisposeScope();
+        var a = mask.detach().cpu().gt(0.5).unsqueeze(0);
+        var b = truth.detach().cpu().gt(0.5).unsqueeze(0);
+        var white = ones(3, 1, 1);
+        var red = tensor(new[] { 0.9f, 0.1f, 0.1f }).reshape(3, 1, 1);
+        var blue = tensor(new[] { 0.2f, 0.45f, 1f }).reshape(3, 1, 1);
+        var black = zeros(3, 1, 1);
+        return where(a.logical_and(b), white, where(b, red, where(a, blue, black))).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The image as 3 x H x W floats and the map as H x W floats of the image's size (bilinear when resized).</summary>
+    static (Tensor Rgb, Tensor Map) ImageAndMap(Tensor image, Tensor map)
+    {
         var chw = Pixels.AsChw(image).to_type(ScalarType.Float32).cpu();
         long height = chw.shape[1], width = chw.shape[2];
         var values = map.detach().cpu().to_type(ScalarType.Float32);
@@ -85,11 +161,7 @@ public static class Plot
             throw new ArgumentException($"Expected a map shaped H x W; got [{string.Join(", ", map.shape)}].", nameof(map));
         if (values.shape[0] != height || values.shape[1] != width)
             values = nn.functional.interpolate(values[TensorIndex.None, TensorIndex.None], [height, width], mode: InterpolationMode.Bilinear, align_corners: false)[0, 0];
-        if (normalize)
-            values = Pixels.Normalize(values);
-        var colours = Colormaps.Apply(values, colormap);
-        var rgb = chw.shape[0] == 1 ? chw.expand(3, height, width) : chw;
-        return (rgb * (1 - opacity) + colours * opacity).clamp(0, 1).MoveToOuterDisposeScope();
+        return (chw.shape[0] == 1 ? chw.expand(3, height, width) : chw, values);
     }
 
     /// <summary>A map of one value per pixel in colour (rescaled to [0,1] first unless <paramref name="normalize"/> is false).</summary>
@@ -110,17 +182,30 @@ public static class Plot
         using var imagePaint = new SKPaint { FilterQuality = scale >= 1 ? SKFilterQuality.None : SKFilterQuality.Medium };
         canvas.DrawBitmap(bitmap, new SKRect(left, top, left + drawnWidth, top + drawnHeight), imagePaint);
 
+        // Boxes, circles and labels have a dark rim, so that they show on light images as well as on dark ones.
         using var stroke = new SKPaint { Color = tile.Color, Style = SKPaintStyle.Stroke, StrokeWidth = 2, IsAntialias = true };
+        using var rim = new SKPaint { Color = Rim, Style = SKPaintStyle.Stroke, StrokeWidth = 4, IsAntialias = true };
+        using var labelBackground = new SKPaint { Color = Rim, Style = SKPaintStyle.Fill };
         using var label = Fonts.Paint(CaptionSize, tile.Color);
         foreach (var box in tile.Boxes)
         {
             var rect = new SKRect(left + box.Left * scale, top + box.Top * scale,
                 left + (box.Left + box.Width) * scale, top + (box.Top + box.Height) * scale);
+            canvas.DrawRect(rect, rim);
             canvas.DrawRect(rect, stroke);
             if (box.Label is not null)
+            {
+                canvas.DrawRect(new SKRect(rect.Left + 1, rect.Top + 1, rect.Left + 4 + label.MeasureText(box.Label), rect.Top + CaptionSize + 4), labelBackground);
                 canvas.DrawText(box.Label, rect.Left + 2, rect.Top + CaptionSize, label);
+            }
         }
         foreach (var mark in tile.Marks)
-            canvas.DrawCircle(left + (mark.X + 0.5f) * scale, top + (mark.Y + 0.5f) * scale, Math.Max(mark.Radius * scale, 4), stroke);
+        {
+            var centre = new SKPoint(left + (mark.X + 0.5f) * scale, top + (mark.Y + 0.5f) * scale);
+            canvas.DrawCircle(centre, Math.Max(mark.Radius * scale, 4), rim);
+            canvas.DrawCircle(centre, Math.Max(mark.Radius * scale, 4), stroke);
+        }
     }
+
+    static readonly SKColor Rim = new(0, 0, 0, 150);
 }

@@ -31,8 +31,10 @@ public sealed record MaximizationOptions(int Steps = 150, double LearningRate = 
             throw new ArgumentOutOfRangeException(nameof(LearningRate), $"The learning rate must be positive; got {LearningRate}.");
         if (!(L2Weight >= 0))
             throw new ArgumentOutOfRangeException(nameof(L2Weight), $"The L2 weight must be 0 or more; got {L2Weight}.");
-        if (Jitter < 0 || BlurEvery < 0)
-            throw new ArgumentOutOfRangeException(nameof(Jitter), $"Jitter and blur period must be 0 (off) or more; got {Jitter} and {BlurEvery}.");
+        if (Jitter < 0)
+            throw new ArgumentOutOfRangeException(nameof(Jitter), $"Jitter must be 0 (off) or more pixels; got {Jitter}.");
+        if (BlurEvery < 0)
+            throw new ArgumentOutOfRangeException(nameof(BlurEvery), $"The blur period must be 0 (off) or more steps; got {BlurEvery}.");
         if (BlurEvery > 0 && !(BlurSigma > 0))
             throw new ArgumentOutOfRangeException(nameof(BlurSigma), $"The blur width must be positive; got {BlurSigma}.");
         if (Background is < 0 or > 1)

@@ -90,7 +90,7 @@ public static class DeepDream
             using var dream = new PixelImage((bases[k] + detail).clamp(0, 1));
             int done = (sizes.Count - 1 - k) * options.StepsPerOctave;
             using var result = InputOptimizer.Run(model, dream, objective, loop, random,
-                (step, value) => progress.Report(done + step + 1, $"octave {sizes.Count - k}/{sizes.Count} ({height} x {width}): {value:G4}"));
+                step => progress.Report(done + step.Step + 1, $"octave {sizes.Count - k}/{sizes.Count} ({height} x {width}): {step.Objective:G4}"));
             dreamt = result.Images.to(photo.device);
             detail = dreamt - bases[k];
             octaves.Add(new DeepDreamOctave(height, width, result.Objective, result.Images.clone().MoveToOuterDisposeScope()));

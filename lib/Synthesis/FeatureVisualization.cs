@@ -126,7 +126,7 @@ public static class FeatureVisualization
             return fourier;
         using (fourier)
         using (no_grad())
-        using (var pixels = fourier.Render())
+        using (var pixels = fourier.Render(fourier.Parameters))
             return new PixelImage(pixels);
     }
 }

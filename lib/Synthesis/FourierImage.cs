@@ -32,7 +32,7 @@ public sealed class FourierImage : IImageParameterization
         Decorrelated = decorrelate && parameters.shape[1] == 3;
         using var scope = NewDisposeScope();
         scale = FrequencyScale(height, width, decay).to(parameters.device).unsqueeze(-1).DetachFromDisposeScope();
-        Parameters = parameters.requires_grad_(true).DetachFromDisposeScope();
+        Parameters = parameters.DetachFromDisposeScope();
     }
 
     /// <summary>
@@ -102,11 +102,16 @@ public sealed class FourierImage : IImageParameterization
     /// <summary>Whether the channels are mixed by <see cref="ColorDecorrelation.Matrix"/> (colour images only).</summary>
     public bool Decorrelated { get; }
 
-    /// <summary>The images, N x C x H x W with values in (0,1), differentiable with respect to <see cref="Parameters"/>.</summary>
-    public Tensor Render()
+    /// <summary>
+    /// The images <paramref name="parameters"/> (shaped like <see cref="Parameters"/>) stand for, N x C x H x W with
+    /// values in (0,1), differentiable with respect to them.
+    /// </summary>
+    public Tensor Render(Tensor parameters)
     {
+        if (!parameters.shape.SequenceEqual(Parameters.shape))
+            throw new ArgumentException($"Expected spectrum parameters shaped like this image's, [{string.Join(", ", Parameters.shape)}]; got [{string.Join(", ", parameters.shape)}].", nameof(parameters));
         using var scope = NewDisposeScope();
-        var spectrum = view_as_complex(Parameters * scale);
+        var spectrum = view_as_complex(parameters * scale.to(parameters.device));
         var image = fft.irfft2(spectrum, s: [height, width], norm: FFTNormType.Ortho);
         if (Decorrelated)
             image = ColorDecorrelation.ToRgb(image);

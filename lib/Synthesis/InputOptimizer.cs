@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace WhatNetworksLearn.Synthesis;
 
 /// <summary>How the loop runs: how many steps, the step rule, the transforms before each forward pass, the regularisers after each step.</summary>
-/// <param name="Steps">Gradient steps to take (0 returns the start).</param>
+/// <param name="Steps">Most gradient steps to take (0 returns the start).</param>
 /// <param name="Seed">Seeds the generator that draws every random transform, so a run can be repeated exactly.</param>
 public sealed record OptimizationOptions(int Steps = 100, int Seed = 0)
 {
@@ -18,6 +18,12 @@ public sealed record OptimizationOptions(int Steps = 100, int Seed = 0)
     /// <summary>Applied in order to the parameters after each step (default: clamp to [0,1], the valid pixel range).</summary>
     public IReadOnlyList<IRegularizer> Regularizers { get; init; } = [new Clamp()];
 
+    /// <summary>
+    /// Ends the run early: asked on every forward pass, before the step it would give, whether the images are good
+    /// enough (fooling images stop once every class is at 99 %). True ends the run without that step. Null: run all steps.
+    /// </summary>
+    public Func<OptimizationStep, bool>? StopWhen { get; init; }
+
     /// <summary>The label of the progress bar.</summary>
     public string Label { get; init; } = "Optimising the image";
 
@@ -28,9 +34,19 @@ public sealed record OptimizationOptions(int Steps = 100, int Seed = 0)
     }
 }
 
+/// <summary>
+/// One forward pass of the loop, as the stop condition and the step callback see it. The tensors are detached, on
+/// the model's device, and valid only during the call (copy what you keep).
+/// </summary>
+/// <param name="Step">The step this forward pass gives, counted from 0: the parameters have had <paramref name="Step"/> steps.</param>
+/// <param name="Objective">The objective, mean over the images.</param>
+/// <param name="Values">The objective for each image of the forward pass (after the transforms).</param>
+/// <param name="Scores">The model's output for the transformed images.</param>
+public sealed record OptimizationStep(int Step, double Objective, Tensor Values, Tensor Scores);
+
 /// <summary>The optimised images and how the objective developed.</summary>
 /// <param name="Images">N x C x H x W on the CPU, as the parameterisation renders them after the last step.</param>
-/// <param name="Objective">The objective at each step (mean over the images), measured on the forward pass that gave that step's gradient.</param>
+/// <param name="Objective">The objective at each step taken (mean over the images), measured on the forward pass that gave that step's gradient.</param>
 public sealed record SynthesisResult(Tensor Images, IReadOnlyList<double> Objective) : IDisposable
 {
     public void Dispose() => Images.Dispose();
@@ -39,18 +55,19 @@ public sealed record SynthesisResult(Tensor Images, IReadOnlyList<double> Object
 /// <summary>
 /// The one loop behind every technique that makes an input for a network (class models, DeepDream, fooling
 /// images, adversarial patches): render the images, transform them, run the model, evaluate the objective, take its
-/// gradient with respect to the parameters only, step, regularise, repeat. The model is never changed: it runs in
-/// evaluation mode and its weights receive no gradients.
+/// gradient with respect to the parameters (<see cref="InputGradient"/>), step, regularise, repeat, until the steps
+/// run out or the stop condition holds. The model is never changed: it runs in evaluation mode and its weights
+/// receive no gradients.
 /// </summary>
 public static class InputOptimizer
 {
     /// <summary>
     /// Optimises <paramref name="image"/> in place for <paramref name="objective"/> and returns a copy of the result.
     /// Random transforms draw from <paramref name="random"/>, or from a generator seeded with the options' seed.
-    /// Progress goes to <paramref name="onStep"/> (step, objective) if given, else to a progress bar.
+    /// Each step's forward pass goes to <paramref name="onStep"/> after the step if given, else to a progress bar.
     /// </summary>
     public static SynthesisResult Run(VisionModel model, IImageParameterization image, Objective objective, OptimizationOptions options,
-        Generator? random = null, Action<int, double>? onStep = null)
+        Generator? random = null, Action<OptimizationStep>? onStep = null)
     {
         options.Validate();
         objective.Check(model);
@@ -62,37 +79,30 @@ public static class InputOptimizer
         using var capture = new LayerCapture(model, objective.Layers, detach: false);
         var stepRule = options.StepRule.ForNewRun();
         using var stepMemory = stepRule as IDisposable;
-        bool wasTraining = model.Module.training;
-        model.Module.eval();
-        try
+        for (int step = 0; step < options.Steps; step++)
         {
-            for (int step = 0; step < options.Steps; step++)
+            using var stepScope = NewDisposeScope();
+            var (values, scores, gradient) = Gradient(model, objective, image, options.Transforms, random, capture);
+            double value = values.mean().to_type(ScalarType.Float64).item<double>();
+            if (!double.IsFinite(value))
+                throw new InvalidOperationException($"The objective ({objective}) became {value} at step {step}: lower the learning rate or step size.");
+            var state = new OptimizationStep(step, value, values, scores);
+            if (options.StopWhen?.Invoke(state) == true)
+                break;
+            history.Add(value);
+            using (no_grad())
             {
-                using var stepScope = NewDisposeScope();
-                var (values, gradient) = Gradient(model, objective, image, options.Transforms, random, capture);
-                double value = values.mean().to_type(ScalarType.Float64).item<double>();
-                if (!double.IsFinite(value))
-                    throw new InvalidOperationException($"The objective ({objective}) became {value} at step {step}: lower the learning rate or step size.");
-                history.Add(value);
-                using (no_grad())
-                {
-                    image.Parameters.add_(stepRule.Update(gradient));
-                    foreach (var regularizer in options.Regularizers)
-                        regularizer.Apply(image.Parameters, step);
-                }
-                if (onStep is null)
-                    progress!.Report(step + 1, $"objective {value:G4}");
-                else
-                    onStep(step, value);
+                image.Parameters.add_(stepRule.Update(gradient));
+                foreach (var regularizer in options.Regularizers)
+                    regularizer.Apply(image.Parameters, step);
             }
-        }
-        finally
-        {
-            if (wasTraining)
-                model.Module.train();
+            if (onStep is null)
+                progress!.Report(step + 1, $"objective {value:G4}");
+            else
+                onStep(state);
         }
         using var noGrad = no_grad();
-        return new SynthesisResult(image.Render().detach().cpu().clone().MoveToOuterDisposeScope(), history);
+        return new SynthesisResult(image.Render(image.Parameters).detach().cpu().clone().MoveToOuterDisposeScope(), history);
     }
 
     /// <summary>The objective's value for each image of <paramref name="pixels"/> (N x C x H x W, no transforms), without gradients, on the CPU.</summary>
@@ -118,22 +128,30 @@ public static class InputOptimizer
         using var image = new PixelImage(pixels, model.Device);
         using var capture = new LayerCapture(model, objective.Layers, detach: false);
         using var random = new Generator(0);
-        var (values, gradient) = Gradient(model, objective, image, [], random, capture);
+        var (values, _, gradient) = Gradient(model, objective, image, [], random, capture);
         return (values.MoveToOuterDisposeScope(), gradient.MoveToOuterDisposeScope());
     }
 
-    static (Tensor Values, Tensor Gradient) Gradient(VisionModel model, Objective objective, IImageParameterization image,
+    /// <summary>One forward and backward pass: the objective per image, the model's scores and the gradient with respect to the parameters.</summary>
+    static (Tensor Values, Tensor Scores, Tensor Gradient) Gradient(VisionModel model, Objective objective, IImageParameterization image,
         IReadOnlyList<ITransform> transforms, Generator random, LayerCapture capture)
     {
-        var rendered = image.Render();
-        var input = rendered;
-        foreach (var transform in transforms)
-            input = transform.Apply(input, random);
-        var scores = model.Forward(input);
-        var values = objective.Evaluate(new ObjectiveContext(rendered, scores, capture));
-        if (values.dim() != 1 || values.shape[0] != input.shape[0])
-            throw new InvalidOperationException($"The objective ({objective}) must give one value per image ({input.shape[0]}); it gave [{string.Join(", ", values.shape)}].");
-        var gradient = autograd.grad([values.sum()], [image.Parameters])[0];
-        return (values.detach(), gradient);
+        using var scope = NewDisposeScope();
+        Tensor scores = null!;
+        var result = InputGradient.Take(model, image.Parameters, parameters =>
+        {
+            var rendered = image.Render(parameters);
+            var input = rendered;
+            foreach (var transform in transforms)
+                input = transform.Apply(input, random);
+            var output = model.Forward(input);
+            scores = output.detach().DetachFromDisposeScope();   // kept beyond the gradient computation, in this scope
+            scope.Attach(scores);
+            var values = objective.Evaluate(new ObjectiveContext(rendered, output, capture));
+            if (values.dim() != 1 || values.shape[0] != input.shape[0])
+                throw new InvalidOperationException($"The objective ({objective}) must give one value per image ({input.shape[0]}); it gave [{string.Join(", ", values.shape)}].");
+            return values;
+        });
+        return scope.MoveToOuter(result.Values, scores, result.Gradient);
     }
 }

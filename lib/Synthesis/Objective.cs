@@ -33,12 +33,18 @@ public sealed class ObjectiveContext
 public sealed class Objective
 {
     readonly Func<ObjectiveContext, Tensor> value;
-    readonly Action<VisionModel> check;
+    readonly Action<VisionModel>? check;
 
-    Objective(string description, IEnumerable<string> layers, Func<ObjectiveContext, Tensor> value, Action<VisionModel> check)
+    /// <summary>
+    /// An objective of your own: <paramref name="value"/> computes one number per image from what a forward pass gives
+    /// (<see cref="ObjectiveContext"/>: the images, the model's output, the outputs of <paramref name="layers"/>), in the
+    /// autograd graph. <paramref name="check"/>, if given, refuses a model that lacks what the objective needs before any
+    /// work, e.g. <c>model => model.CheckClass(3)</c>; the layers are checked by name in any case.
+    /// </summary>
+    public Objective(string description, Func<ObjectiveContext, Tensor> value, IEnumerable<string>? layers = null, Action<VisionModel>? check = null)
     {
         Description = description;
-        Layers = layers.Distinct().ToList();
+        Layers = (layers ?? []).Distinct().ToList();
         this.value = value;
         this.check = check;
     }
@@ -56,11 +62,19 @@ public sealed class Objective
     /// </summary>
     public static Objective ClassScore(params int[] classes)
     {
-        if (classes.Length == 0)
-            throw new ArgumentException("Name at least one class.", nameof(classes));
-        return new($"score of class {string.Join("/", classes)}", [],
-            c => PickPerImage(c.Scores, classes, "class", "the model's output"),
-            model => { foreach (var cls in classes) model.CheckClass(cls); });
+        var targets = PerImage(classes, "class");
+        return new($"score of class {targets}", c => targets.Pick(c.Scores), check: model => targets.CheckClasses(model));
+    }
+
+    /// <summary>
+    /// The log-probability (log-softmax) of one class for every image, or of one class per image: raising it lowers the
+    /// cross-entropy of that class, what the adversarial patch is trained for (notebook 14).
+    /// </summary>
+    public static Objective ClassLogProbability(params int[] classes)
+    {
+        var targets = PerImage(classes, "class");
+        return new($"log-probability of class {targets}", c => targets.Pick(nn.functional.log_softmax(c.Scores, 1)),
+            check: model => targets.CheckClasses(model));
     }
 
     /// <summary>
@@ -69,11 +83,8 @@ public sealed class Objective
     /// </summary>
     public static Objective Channel(string layer, params int[] channels)
     {
-        if (channels.Length == 0)
-            throw new ArgumentException("Name at least one channel.", nameof(channels));
-        return new($"mean of {layer} channel {string.Join("/", channels)}", [layer],
-            c => PickPerImage(FeatureMaps(c, layer).mean([2, 3]), channels, "channel", $"layer '{layer}'"),
-            model => model.Layer(layer));
+        var targets = PerImage(channels, "channel");
+        return new($"mean of {layer} channel {targets}", c => targets.Pick(FeatureMaps(c, layer).mean([2, 3]), "channel", $"layer '{layer}'"), [layer]);
     }
 
     /// <summary>
@@ -82,49 +93,47 @@ public sealed class Objective
     /// "set the gradient equal to the activation".
     /// </summary>
     public static Objective MeanSquare(string layer) =>
-        new($"mean square of {layer}", [layer], c => c.Layer(layer).square().flatten(1).mean([1]), model => model.Layer(layer));
+        new($"mean square of {layer}", c => c.Layer(layer).square().flatten(1).mean([1]), [layer]);
 
     /// <summary>
     /// The squared Euclidean norm of the image, measured from <paramref name="center"/> (0: black, 0.5: mid-grey):
     /// the λ‖I‖² of Simonyan et al. Subtract it to keep pixels near the centre unless the score needs them.
     /// </summary>
     public static Objective L2(double center = 0) =>
-        new($"L2 of the image{(center == 0 ? "" : $" around {center}")}", [], c => (c.Image - center).square().flatten(1).sum([1]), _ => { });
+        new($"L2 of the image{(center == 0 ? "" : $" around {center}")}", c => (c.Image - center).square().flatten(1).sum([1]));
 
     /// <summary>The objective's value for each image of the forward pass described by <paramref name="context"/> (a vector of N).</summary>
     public Tensor Evaluate(ObjectiveContext context) => value(context);
 
     /// <summary>Checks that the model has every class and layer the objective names; the error says which is missing.</summary>
-    public void Check(VisionModel model) => check(model);
+    public void Check(VisionModel model)
+    {
+        foreach (var layer in Layers)
+            model.Layer(layer);   // an unknown name fails with the valid ones
+        check?.Invoke(model);
+    }
 
     public static Objective operator +(Objective a, Objective b) =>
-        new($"{a.Description} + {b.Description}", a.Layers.Concat(b.Layers), c => a.value(c) + b.value(c), m => { a.check(m); b.check(m); });
+        new($"{a.Description} + {b.Description}", c => a.value(c) + b.value(c), a.Layers.Concat(b.Layers), m => { a.Check(m); b.Check(m); });
 
     public static Objective operator -(Objective a, Objective b) =>
-        new($"{a.Description} - {b.Description}", a.Layers.Concat(b.Layers), c => a.value(c) - b.value(c), m => { a.check(m); b.check(m); });
+        new($"{a.Description} - {b.Description}", c => a.value(c) - b.value(c), a.Layers.Concat(b.Layers), m => { a.Check(m); b.Check(m); });
 
-    public static Objective operator -(Objective a) => new($"-({a.Description})", a.Layers, c => -a.value(c), a.check);
+    public static Objective operator -(Objective a) => new($"-({a.Description})", c => -a.value(c), a.Layers, a.Check);
 
     public static Objective operator *(double weight, Objective a) =>
-        new($"{weight:G4} x {a.Description}", a.Layers, c => weight * a.value(c), a.check);
+        new($"{weight:G4} x {a.Description}", c => weight * a.value(c), a.Layers, a.Check);
 
     public static Objective operator *(Objective a, double weight) => weight * a;
 
     public override string ToString() => Description;
 
-    /// <summary>Column <paramref name="picks"/>[0] of every row, or column picks[i] of row i.</summary>
-    static Tensor PickPerImage(Tensor values, int[] picks, string what, string where)
+    /// <summary>One index for every image, or one per image.</summary>
+    static Targets PerImage(int[] picks, string what)
     {
-        long images = values.shape[0], columns = values.shape[1];
-        foreach (var pick in picks)
-            if (pick < 0 || pick >= columns)
-                throw new ArgumentOutOfRangeException(nameof(picks), $"There is no {what} {pick} in {where}: valid ones are 0 to {columns - 1}.");
-        if (picks.Length == 1)
-            return values[.., picks[0]];
-        if (picks.Length != images)
-            throw new ArgumentException($"The objective names one {what} per image for {picks.Length} images, but the batch has {images}.", nameof(picks));
-        using var index = tensor(picks.Select(p => (long)p).ToArray(), device: values.device).unsqueeze(1);
-        return values.gather(1, index).squeeze(1);
+        if (picks.Length == 0)
+            throw new ArgumentException($"Name at least one {what}.", nameof(picks));
+        return picks.Length == 1 ? picks[0] : Targets.PerImage(picks);
     }
 
     static Tensor FeatureMaps(ObjectiveContext context, string layer)

@@ -30,28 +30,13 @@ public sealed record Blur(double Sigma = 0.5, int Every = 4) : IRegularizer
 {
     public void Apply(Tensor parameters, int step)
     {
-        if (Sigma <= 0 || Every < 1)
-            throw new ArgumentOutOfRangeException(nameof(Sigma), $"Blur needs a positive sigma and a period of at least 1 step; got sigma {Sigma}, every {Every}.");
+        if (!(Sigma > 0))
+            throw new ArgumentOutOfRangeException(nameof(Sigma), $"The blur needs a positive standard deviation in pixels; got {Sigma}.");
+        if (Every < 1)
+            throw new ArgumentOutOfRangeException(nameof(Every), $"The blur's period must be at least 1 step; got {Every}.");
         if ((step + 1) % Every != 0)
             return;
-        using var scope = NewDisposeScope();
-        parameters.copy_(Gaussian(parameters, Sigma));
-    }
-
-    /// <summary>The images (N x C x H x W) blurred with a separable Gaussian, each channel on its own.</summary>
-    static Tensor Gaussian(Tensor images, double sigma)
-    {
-        long channels = images.shape[1];
-        int radius = Math.Max(1, (int)Math.Ceiling(3 * sigma));
-        radius = (int)Math.Min(radius, Math.Min(images.shape[2], images.shape[3]) - 1);   // reflection needs the image to be wider than the padding
-        if (radius < 1)
-            return images.clone();
-        var offsets = arange(-radius, radius + 1, ScalarType.Float32, images.device);
-        var kernel = (-(offsets.square()) / (2 * sigma * sigma)).exp();
-        kernel = kernel / kernel.sum();
-        var horizontal = kernel.reshape(1, 1, 1, -1).expand(channels, 1, 1, -1);
-        var vertical = kernel.reshape(1, 1, -1, 1).expand(channels, 1, -1, 1);
-        var padded = nn.functional.pad(images, [radius, radius, radius, radius], PaddingModes.Reflect);
-        return nn.functional.conv2d(nn.functional.conv2d(padded, horizontal, groups: channels), vertical, groups: channels);
+        using var blurred = ImageFilters.GaussianBlur(parameters, Sigma, PaddingModes.Reflect);
+        parameters.copy_(blurred);
     }
 }

@@ -41,7 +41,7 @@ public sealed record RandomScale(double Min = 0.95, double Max = 1.05) : ITransf
         if (!(Min > 0 && Max >= Min))
             throw new ArgumentOutOfRangeException(nameof(Min), $"Scale factors must be positive with Min <= Max; got {Min} to {Max}.");
         double factor = Min + (Max - Min) * Draw.Uniform(random);
-        return Resample.Affine(images, 1 / factor, 0, 0, 1 / factor);
+        return Resample.Alike(images, 0, factor);
     }
 }
 
@@ -53,8 +53,7 @@ public sealed record RandomRotation(double Degrees = 5) : ITransform
         if (Degrees < 0)
             throw new ArgumentOutOfRangeException(nameof(Degrees), $"The rotation range must be 0 degrees or more; got {Degrees}.");
         double angle = (2 * Draw.Uniform(random) - 1) * Degrees * Math.PI / 180;
-        double aspect = (double)images.shape[2] / images.shape[3];   // height / width: turn in pixels, not in normalised units
-        return Resample.Affine(images, Math.Cos(angle), -Math.Sin(angle) * aspect, Math.Sin(angle) / aspect, Math.Cos(angle));
+        return Resample.Alike(images, angle, 1);
     }
 }
 
@@ -106,16 +105,15 @@ static class Draw
     }
 }
 
-/// <summary>Resamples images on a grid moved by a 2 x 2 linear map about their centre (bilinear, edges reflected).</summary>
+/// <summary>One angle and one zoom for the whole batch, so that a batch gives what its images give one by one.</summary>
 static class Resample
 {
-    public static Tensor Affine(Tensor images, double a, double b, double c, double d)
+    /// <summary>Every image turned by <paramref name="radians"/> and enlarged by <paramref name="scale"/> (bilinear, edges reflected).</summary>
+    public static Tensor Alike(Tensor images, double radians, double scale)
     {
         using var scope = NewDisposeScope();
         long n = images.shape[0];
-        var theta = tensor(new[] { (float)a, (float)b, 0f, (float)c, (float)d, 0f }, device: images.device).reshape(1, 2, 3).expand(n, 2, 3);
-        var grid = nn.functional.affine_grid(theta, images.shape, align_corners: false);
-        return nn.functional.grid_sample(images, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Reflection, align_corners: false)
+        return ImageFilters.RotateAndZoom(images, full(n, radians, ScalarType.Float64), full(n, scale, ScalarType.Float64), GridSamplePaddingMode.Reflection)
             .MoveToOuterDisposeScope();
     }
 }

@@ -1,10 +1,13 @@
-"""The same computations as the kit's benchmarks (Workloads.cs), in PyTorch, for the ratio column of README.md.
+"""The same computations as the kit's benchmarks (tests/Catalogue/Techniques.cs, ForwardPasses.cs), in PyTorch, for the ratio
+column of README.md.
 
-Measured once on the reference machine with Debian's python3-torch / python3-torchvision and recorded in the
-README; the kit never runs it. Weights are random: the time of a pass does not depend on them.
-    python3 tests/Benchmarks/pytorch_reference.py
+Run with Debian's python3-torch / python3-torchvision; the kit never runs it. Weights are random: the time of a pass
+does not depend on them.
+    python3 tests/Benchmarks/pytorch_reference.py           # median of 3 runs of each workload
+    python3 tests/Benchmarks/pytorch_reference.py --serve   # for alternate.py: runs the workload named on each line once
 """
 import statistics
+import sys
 import time
 
 import torch
@@ -148,6 +151,13 @@ def one_pixel_generation(population=400):
         F.softmax(fashion(candidates), 1)[:, labels[0]]
 
 
+def forward(model, images):
+    with torch.no_grad():
+        model(images)
+
+
+photos = torch.rand(8, 3, 224, 224)
+
 workloads = [
     ("occlusion", "28 x 28, patch 8, stride 1, fashion-cnn", lambda: occlusion(fashion, garments[:1], 8, 1, 64, 9)),
     ("occlusion", "224 x 224, patch 32, stride 8, ResNet-18", lambda: occlusion(resnet, cat, 32, 8, 32, 281)),
@@ -160,7 +170,29 @@ workloads = [
     ("FGSM", "100 images, fashion-cnn", fgsm),
     ("PGD", "100 images, 20 steps, fashion-cnn", pgd),
     ("one-pixel attack", "one generation of 400 candidates, fashion-cnn", one_pixel_generation),
+    ("ResNet-18 forward", "8 images 224 x 224, no gradients", lambda: forward(resnet, photos)),
 ]
+
+
+def serve():
+    """The PyTorch half of alternate.py's comparison: the same protocol as the kit's Serve.cs."""
+    by_name = {f"{name}: {size}": run for name, size, run in workloads}
+    print("ready", flush=True)
+    for line in sys.stdin:
+        line = line.rstrip("\n")
+        if line == "list":
+            print("\n".join(by_name) + "\n", flush=True)
+        elif line in by_name:
+            start = time.perf_counter()
+            by_name[line]()
+            print(f"{(time.perf_counter() - start) * 1000:.2f}", flush=True)
+        else:
+            print(f"unknown workload: {line}", flush=True)
+
+
+if len(sys.argv) > 1 and sys.argv[1] == "--serve":
+    serve()
+    sys.exit(0)
 
 print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
 print("| technique | size | PyTorch median of 3 (ms) |\n|---|---|---:|")

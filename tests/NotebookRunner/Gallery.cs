@@ -6,7 +6,8 @@ namespace NotebookRunner;
 
 /// <summary>
 /// The pages made from the recorded runs in artifacts/: summary.md (a table) and index.html, the gallery a teacher
-/// skims before class — every notebook's figures with their captions, run time and peak memory.
+/// skims before class — every notebook's figures with their captions, run time and peak memory, and its interactive
+/// charts, each in a frame showing its own page (which carries plotly.js, so it draws offline).
 /// </summary>
 public static class Gallery
 {
@@ -31,8 +32,10 @@ public static class Gallery
     }
 
     /// <summary>
-    /// The gallery page. Figures are linked, not embedded, so the page stays small; a script counts the images that
-    /// loaded and failed and writes the counts on the body (data-loaded, data-failed), for people and for the test.
+    /// The gallery page. Figures and charts are linked, not embedded, so the page stays small; a script counts the images
+    /// that loaded and failed and the charts that drew (a chart draws an SVG in its frame) and writes the counts on the body
+    /// (data-loaded, data-failed, data-charts-drawn), for people and for the test. Where a browser does not let a page look
+    /// into a frame of a local file, the charts still show but are not counted.
     /// </summary>
     public static string Page(IReadOnlyList<NotebookResult> runs, DateTime written)
     {
@@ -48,8 +51,9 @@ public static class Gallery
               figure { display: inline-block; vertical-align: top; margin: 0.5em 1em 1em 0; max-width: 100%; }
               figure img { max-width: 100%; height: auto; border: 1px solid #eee; } figcaption { font-size: 0.9em; color: #444; max-width: 60ch; }
               img.missing { outline: 3px solid #b00; min-width: 100px; min-height: 40px; }
+              figure iframe { border: 1px solid #eee; max-width: 100%; }
             </style></head>
-            <body data-images="{{runs.Sum(r => r.Figures.Count)}}">
+            <body data-images="{{runs.Sum(r => r.Figures.Count)}}" data-charts="{{runs.Sum(r => r.SavedCharts.Count)}}">
             <h1>Understanding what networks learn: the figures of every notebook</h1>
             <p class="facts">Written {{written.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)}} by the notebook runner.
             {{runs.Count(r => r.Succeeded)}} of {{runs.Count}} notebooks ran; {{runs.Sum(r => r.Seconds):F0}} s in all;
@@ -69,19 +73,26 @@ public static class Gallery
                 page.AppendLine($"<p class=\"failed\">{E(error.Split('\n')[0])}</p>");
             foreach (var figure in r.Figures)
                 page.AppendLine($"<figure><img src=\"{E(r.Name)}/{E(figure.File)}.png\" alt=\"{E(figure.Title)}\"><figcaption>{E(figure.Title)}</figcaption></figure>");
+            foreach (var chart in r.SavedCharts)
+                page.AppendLine($"<figure><iframe src=\"{E(r.Name)}/{E(chart.File)}.html\" title=\"{E(chart.Title)}\" width=\"{chart.Width + 20}\" height=\"{chart.Height + 20}\"></iframe>" +
+                    $"<figcaption>{E(chart.Title)} · interactive chart</figcaption></figure>");
             page.AppendLine("</section>");
         }
         page.Append("""
             <script>
-              // Counts images that loaded and those that did not, once the page and all its images have settled.
+              // Counts images that loaded and those that did not, and charts that drew, once the page, its images and its frames have settled.
               window.addEventListener('load', () => {
                 const images = [...document.querySelectorAll('figure img')];
                 const failed = images.filter(img => !(img.complete && img.naturalWidth > 0));
                 failed.forEach(img => img.classList.add('missing'));
+                const drew = frame => { try { return !!frame.contentDocument.querySelector('svg.main-svg'); } catch (e) { return false; } };
+                const charts = [...document.querySelectorAll('figure iframe')].filter(drew).length;
                 document.body.dataset.loaded = images.length - failed.length;
                 document.body.dataset.failed = failed.length;
+                document.body.dataset.chartsDrawn = charts;
                 document.getElementById('image-status').textContent =
-                  failed.length ? failed.length + ' figure(s) failed to load.' : 'All ' + images.length + ' figures loaded.';
+                  (failed.length ? failed.length + ' figure(s) failed to load.' : 'All ' + images.length + ' figures loaded.') +
+                  (charts ? ' ' + charts + ' interactive chart(s) drew.' : '');
               });
             </script>
             </body></html>

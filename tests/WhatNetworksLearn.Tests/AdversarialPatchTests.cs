@@ -98,6 +98,25 @@ public class AdversarialPatchTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void The_paste_transform_puts_the_patch_into_a_random_batch_of_the_training_images()
+    {
+        using var scope = NewDisposeScope();
+        var images = rand(new long[] { 5, 1, 28, 28 }, generator: new Generator(8)) * 0.9f;   // never exactly 1
+        var options = new PatchOptions(PatchSize: 6, BatchSize: 3, MinScale: 1, MaxScale: 1, MaxDegrees: 0);
+        var pasted = new PasteIntoImages(images, options).Apply(ones(1, 1, 6, 6), new Generator(1));
+        Assert.Equal(new long[] { 3, 1, 28, 28 }, pasted.shape);
+        for (int b = 0; b < 3; b++)
+        {
+            // One of the training images, changed only where the 6 x 6 patch lies: at least its 36 pixels, at most the
+            // 7 x 7 it touches at a fractional position. The patch's pixels are ones wherever it covers a pixel fully.
+            var changed = Enumerable.Range(0, 5).Select(i => pasted[b].ne(images[i]).sum().item<long>()).ToList();
+            Assert.InRange(changed.Min(), 36, 49);
+            Assert.InRange(pasted[b].eq(1).sum().item<long>(), 25, 36);
+        }
+        Assert.Throws<ArgumentException>(() => new PasteIntoImages(images, options with { PatchSize = 40 }));
+    }
+
+    [Fact]
     public void Training_changes_only_the_patch_never_the_images_or_the_network()
     {
         using var model = ModelRegistry.Load("fashion-cnn");

@@ -6,6 +6,7 @@ using WhatNetworksLearn.Data;
 using WhatNetworksLearn.Features;
 using WhatNetworksLearn.Models;
 using WhatNetworksLearn.Synthesis;
+using Catalogue;
 using static TorchSharp.torch;
 
 namespace WhatNetworksLearn.Tests;
@@ -22,65 +23,76 @@ public sealed class BadInputTests : IDisposable
     readonly VisionModel model = FashionCnn.Load(CPU);
     readonly List<string> files = [];
 
-    public static TheoryData<string> TechniqueNames() => new(Techniques.OnImages.Keys);
+    public static TheoryData<string> TechniquesOnImages() => new(Techniques.All.Where(t => t.OnImages is not null).Select(t => t.Name));
+
+    public static TheoryData<string> TechniquesWithOptions() => new(Techniques.All.Where(t => t.BadOptions.Count > 0).Select(t => t.Name));
+
+    static Technique Named(string name) => Techniques.All.Single(t => t.Name == name);
 
     [Theory]
-    [MemberData(nameof(TechniqueNames))]
+    [MemberData(nameof(TechniquesOnImages))]
     public void Not_a_number_or_infinity_in_the_image_is_refused(string technique)
     {
         foreach (var bad in new[] { float.NaN, float.PositiveInfinity })
         {
             using var image = full(1, 1, 28, 28, 0.5f);
             image[0, 0, 3, 4] = tensor(bad);
-            var error = Assert.ThrowsAny<ArgumentException>(() => Techniques.OnImages[technique](model, image));
+            var error = Assert.ThrowsAny<ArgumentException>(() => Named(technique).OnImages!(model, image));
             Assert.Contains("NaN or infinite", error.Message);
         }
     }
 
     [Theory]
-    [MemberData(nameof(TechniqueNames))]
+    [MemberData(nameof(TechniquesOnImages))]
     public void An_empty_image_set_is_refused(string technique)
     {
         using var none = zeros(0, 1, 28, 28);
-        var error = Assert.ThrowsAny<ArgumentException>(() => Techniques.OnImages[technique](model, none));
+        var error = Assert.ThrowsAny<ArgumentException>(() => Named(technique).OnImages!(model, none));
         Assert.Matches("empty|0 images|one image", error.Message);
     }
 
     [Theory]
-    [MemberData(nameof(TechniqueNames))]
+    [MemberData(nameof(TechniquesOnImages))]
     public void A_colour_image_for_a_greyscale_model_is_refused_with_the_fix(string technique)
     {
         using var colour = full(1, 3, 28, 28, 0.5f);
-        var error = Assert.ThrowsAny<ArgumentException>(() => Techniques.OnImages[technique](model, colour));
+        var error = Assert.ThrowsAny<ArgumentException>(() => Named(technique).OnImages!(model, colour));
         Assert.Contains("Images.Prepare", error.Message);
     }
 
-    [Fact]
-    public void Negative_steps_sizes_and_counts_are_refused_before_any_work()
+    [Theory]
+    [MemberData(nameof(TechniquesOnImages))]
+    public void Float64_pixels_work_as_float32_ones_do(string technique)
+    {
+        // Images made with numpy are often float64; the network's weights are float32.
+        using var image = rand(1, 1, 28, 28, ScalarType.Float64, generator: new Generator(7));
+        Named(technique).OnImages!(model, image);
+    }
+
+    [Theory]
+    [MemberData(nameof(TechniquesWithOptions))]
+    public void Negative_steps_sizes_and_counts_are_refused_before_any_work(string technique)
     {
         using var image = full(1, 1, 28, 28, 0.5f);
-        using var label = zeros(1, ScalarType.Int64);
-        var cases = new Action[]
+        foreach (var (run, index) in Named(technique).BadOptions.Select((run, index) => (run, index)))
         {
-            () => new Occlusion(model, new OcclusionOptions(Stride: -1)).Attribute(image, 0),
-            () => new Occlusion(model, new OcclusionOptions(PatchSize: 0)).Attribute(image, 0),
-            () => new ClassSaliency(model, new SaliencyOptions(Samples: -1)).Attribute(image, 0),
-            () => new Pgd(model, new PgdOptions(Steps: -1)).Run(image, label),
-            () => new Pgd(model, new PgdOptions(StepSize: -0.01)).Run(image, label),
-            () => new Fgsm(model, new FgsmOptions(-0.03)).Run(image, label),
-            () => new OnePixel(model, new OnePixelOptions(Iterations: -1)).Run(image, label),
-            () => new OnePixel(model, new OnePixelOptions(Pixels: 0)).Run(image, label),
-            () => ActivationMaximization.ClassModels(model, [0], new MaximizationOptions(Steps: -1)),
-            () => DeepDream.Run(model, image, new DeepDreamOptions("relu2", StepsPerOctave: -1)),
-            () => DeepDream.Run(model, image, new DeepDreamOptions("relu2", Octaves: 0)),
-            () => Tsne.Embed(rand(200, 5), new TsneOptions(Iterations: -1)),
-            () => TopPatches.Find(model, image, "relu3", 0, count: -1),
-        };
-        foreach (var (run, index) in cases.Select((run, index) => (run, index)))
-        {
-            var error = Record.Exception(run);
-            Assert.True(error is ArgumentOutOfRangeException, $"Case {index} gave {error?.GetType().Name ?? "no error"}: {error?.Message}");
+            var error = Record.Exception(() => run(model, image));
+            Assert.True(error is ArgumentOutOfRangeException, $"Bad option {index} gave {error?.GetType().Name ?? "no error"}: {error?.Message}");
         }
+    }
+
+    [Fact]
+    public void Labels_stored_as_floats_are_read_as_classes_and_fractions_are_refused()
+    {
+        using var images = FashionMnist.LoadSample(4).Images;
+        using var labels = tensor(new long[] { 0, 1, 2, 3 });
+        using var asFloats = labels.to_type(ScalarType.Float32);
+        using var exact = new Fgsm(model).Run(images, labels);
+        using var fromFloats = new Fgsm(model).Run(images, asFloats);
+        Assert.True(SynthesisTests.Identical(exact.Adversarial, fromFloats.Adversarial));
+        using var fractions = tensor(new[] { 0f, 1.5f, 2f, 3f });
+        var error = Assert.Throws<ArgumentException>(() => new Fgsm(model).Run(images, fractions));
+        Assert.Contains("whole numbers", error.Message);
     }
 
     [Fact]

@@ -49,6 +49,18 @@ public class FashionMnistTests : IDisposable
     }
 
     [Fact]
+    public void The_garment_mask_is_the_pixels_above_the_threshold()
+    {
+        using var images = torch.tensor(new[] { 0f, 0.1f, 0.11f, 1f }).reshape(1, 1, 2, 2);
+        using var mask = FashionMnist.GarmentMask(images);
+        Assert.Equal(new long[] { 1, 1, 2, 2 }, mask.shape);
+        Assert.Equal(new[] { 0f, 0f, 1f, 1f }, mask.flatten().data<float>().ToArray());
+        using var strict = FashionMnist.GarmentMask(images, threshold: 0.5f);
+        Assert.Equal(new[] { 0f, 0f, 0f, 1f }, strict.flatten().data<float>().ToArray());
+        Assert.Throws<ArgumentOutOfRangeException>(() => FashionMnist.GarmentMask(images, threshold: 1));
+    }
+
+    [Fact]
     public void The_sample_pixels_are_the_file_bytes_over_255()
     {
         var (_, bytes) = Idx.ReadBytes(SampleImages, Idx.ImagesMagic, limit: 3);

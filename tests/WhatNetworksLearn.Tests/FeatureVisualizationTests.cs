@@ -126,7 +126,7 @@ public class FeatureVisualizationTests(ITestOutputHelper output)
         using var image = FourierImage.FromPixels(pixels, decay, decorrelate);
         Assert.Equal(new long[] { 2, channels, 10, width / 2 + 1, 2 }, image.Parameters.shape);
         Assert.Equal(decorrelate && channels == 3, image.Decorrelated);
-        using var rendered = image.Render();
+        using var rendered = image.Render(image.Parameters);
         using var expected = pixels.clamp(FourierImage.Margin, 1 - FourierImage.Margin);
         Assert.True(rendered.allclose(expected, atol: 1e-5), $"largest difference {(rendered - expected).abs().max().item<float>()}");
     }
@@ -151,7 +151,7 @@ public class FeatureVisualizationTests(ITestOutputHelper output)
                 const double a = 0.7;
                 using (no_grad())
                     image.Parameters[0, 0, 0, k, 0] = tensor((float)a);
-                using var logits = image.Render().logit();
+                using var logits = image.Render(image.Parameters).logit();
                 double amplitude = 2 * a * Math.Pow(side / (double)k, decay) / side;
                 for (int x = 0; x < side; x++)
                     Assert.Equal(amplitude * Math.Cos(2 * Math.PI * k * x / side), logits[0, 0, 5, x].item<float>(), 4);
@@ -168,7 +168,7 @@ public class FeatureVisualizationTests(ITestOutputHelper output)
         using (no_grad())
             for (int c = 0; c < 3; c++)
                 image.Parameters[0, c, 0, 0, 0] = tensor((float)v[c]);
-        using var rendered = image.Render();
+        using var rendered = image.Render(image.Parameters);
         for (int c = 0; c < 3; c++)
         {
             double logit = Enumerable.Range(0, 3).Sum(k => ColorDecorrelation.Matrix[c, k] * v[k]) * 8 / 8.0;   // s(0) = 8, sqrt(64) = 8
@@ -183,9 +183,10 @@ public class FeatureVisualizationTests(ITestOutputHelper output)
         using var image = FourierImage.Random(1, 3, 8, 10, seed: 4, noise: 0.05);
         manual_seed(5);
         using var weights = randn(1, 3, 8, 10);
-        double Loss() { using var noGrad = no_grad(); using var r = image.Render(); return (r * weights).sum().item<float>(); }
-        using var loss = (image.Render() * weights).sum();
-        using var gradient = autograd.grad([loss], [image.Parameters])[0];
+        double Loss() { using var noGrad = no_grad(); using var r = image.Render(image.Parameters); return (r * weights).sum().item<float>(); }
+        using var watched = image.Parameters.detach().requires_grad_(true);
+        using var loss = (image.Render(watched) * weights).sum();
+        using var gradient = autograd.grad([loss], [watched])[0];
         const float eps = 1e-2f;
         foreach (var (c, y, x, part) in new[] { (0, 0, 0, 0), (1, 3, 2, 1), (2, 7, 5, 0), (0, 5, 1, 1) })
         {
@@ -273,7 +274,7 @@ public class FeatureVisualizationTests(ITestOutputHelper output)
         Assert.Equal(new long[] { 2, 3, 32, 32 }, result.Images.shape);
         Assert.True(result.Images.min().item<float>() >= 0 && result.Images.max().item<float>() <= 1);
         using (var start = FeatureVisualization.Start(model, 2, options))
-        using (var startImages = start.Render())
+        using (var startImages = start.Render(start.Parameters))
         using (var before = InputOptimizer.Evaluate(model, objective, startImages.detach()))
         using (var after = InputOptimizer.Evaluate(model, objective, result.Images))
         {
@@ -298,8 +299,8 @@ public class FeatureVisualizationTests(ITestOutputHelper output)
         using var pixels = FeatureVisualization.Start(model, 2, options with { Basis = ImageBasis.Pixels });
         Assert.IsType<FourierImage>(fourier);
         Assert.IsType<PixelImage>(pixels);
-        using var fourierStart = fourier.Render();
-        Assert.True(fourierStart.allclose(pixels.Render(), atol: 1e-6));
+        using var fourierStart = fourier.Render(fourier.Parameters);
+        Assert.True(fourierStart.allclose(pixels.Render(pixels.Parameters), atol: 1e-6));
         float spread = fourierStart.std().item<float>(), largest = (fourierStart - 0.5).abs().max().item<float>();
         Assert.True(spread < 0.02f && largest < 0.1f, $"the start should be a faint noise around grey; standard deviation {spread}, largest distance {largest}");
 

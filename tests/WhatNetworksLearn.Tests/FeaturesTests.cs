@@ -97,6 +97,23 @@ public class FeaturesTests
     }
 
     [Fact]
+    public void Neighbour_correlation_is_minus_one_for_a_checkerboard_and_a_half_for_a_ramp()
+    {
+        // A 3 x 3 ramp, equal rows [0, 1, 2]: centred rows [-1, 0, 1]. Across: products (-1)(0), (0)(1) -> mean 0.
+        // Down: each column's neighbours are equal -> products 1, 0, 1 -> mean 2/3. Mean square 2/3. (0 + 2/3) / 2 / (2/3) = 0.5.
+        using var ramp = tensor(new float[] { 0, 1, 2, 0, 1, 2, 0, 1, 2 }).reshape(1, 1, 3, 3);
+        using var checkerboard = tensor(new float[] { 1, -1, 1, -1, /* */ -1, 1, -1, 1, /* */ 1, -1, 1, -1, /* */ -1, 1, -1, 1 }).reshape(1, 1, 4, 4);
+        using var both = cat([ramp.expand(1, 2, 3, 3), ramp.expand(1, 2, 3, 3)], 0);
+        using var r = Filters.NeighbourCorrelation(ramp);
+        Assert.Equal(0.5f, r.item<float>(), 6);
+        using var c = Filters.NeighbourCorrelation(checkerboard);
+        Assert.Equal(-1f, c.item<float>(), 6);
+        using var per = Filters.NeighbourCorrelation(both);
+        Assert.Equal(new[] { 0.5f, 0.5f }, per.data<float>().ToArray());
+        Assert.Throws<ArgumentException>(() => Filters.NeighbourCorrelation(zeros(2, 5, 5)));
+    }
+
+    [Fact]
     public void Activation_maps_are_the_layer_outputs_for_the_image()
     {
         using var model = FashionCnn.Load(CPU);

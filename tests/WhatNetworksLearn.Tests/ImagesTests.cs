@@ -20,6 +20,42 @@ public class ImagesTests
     }
 
     [Fact]
+    public void Every_photo_loads_and_is_listed_with_its_checksum_and_size_in_the_licences()
+    {
+        var folder = Path.GetDirectoryName(Photo("chelsea.png"))!;
+        var licences = File.ReadAllText(Path.Combine(folder, "LICENSES.md"));
+        var photos = ImageFiles.LoadFolder(folder);
+        Assert.True(photos.Count >= 15, $"Only {photos.Count} photos.");
+        Assert.Equal(photos.Select(p => p.Name).Order(StringComparer.Ordinal), photos.Select(p => p.Name));
+        foreach (var (name, image) in photos)
+        {
+            using (image)
+            {
+                var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(Path.Combine(folder, name))));
+                var row = licences.Split('\n').SingleOrDefault(l => l.StartsWith($"| `{name}` |"));
+                Assert.True(row is not null, $"{name} has no row in LICENSES.md.");
+                Assert.Contains($"`{hash}`", row);
+                Assert.Contains($"| {image.shape[2]} × {image.shape[1]} |", row);
+                Assert.Equal(3, image.shape[0]);
+            }
+        }
+        Assert.Throws<DirectoryNotFoundException>(() => ImageFiles.LoadFolder("/no/such/folder"));
+    }
+
+    [Fact]
+    public void Scale_sets_the_shorter_side_keeps_the_shape_and_converts_channels()
+    {
+        using var fashion = FashionCnn.Load(CPU);
+        using var cat = ImageFiles.Load(Photo("chelsea.png"));   // 3 x 300 x 451
+        using var grey = Images.Scale(cat, fashion, 150);
+        Assert.Equal(new long[] { 1, 1, 150, 226 }, grey.shape);
+        using var tall = cat.transpose(1, 2);                   // 3 x 451 x 300
+        using var scaled = Images.Scale(tall, fashion, 60);
+        Assert.Equal(new long[] { 1, 1, 90, 60 }, scaled.shape);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Images.Scale(cat, fashion, 0));
+    }
+
+    [Fact]
     public void Damaged_and_missing_files_are_named_in_the_error()
     {
         var damaged = Path.GetTempFileName();
@@ -33,6 +69,71 @@ public class ImagesTests
             File.Delete(damaged);
         }
         Assert.Throws<FileNotFoundException>(() => ImageFiles.Load("/no/such/image.png"));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    [InlineData(6)]
+    [InlineData(7)]
+    [InlineData(8)]
+    public void A_phone_photo_is_turned_upright_by_its_exif_orientation(int orientation)
+    {
+        // Stored 60 wide and 40 high, in four colour blocks; phones store a photo taken upright as orientation 6.
+        using var stored = zeros(3, 40, 60);
+        stored[0, ..20, ..30] = ones(20, 30);   // red top left
+        stored[1, ..20, 30..] = ones(20, 30);   // green top right
+        stored[2, 20.., ..30] = ones(20, 30);   // blue bottom left
+        var plain = WriteJpeg(stored, orientation: null);
+        var tagged = WriteJpeg(stored, orientation);
+        try
+        {
+            using var asStored = ImageFiles.Load(plain);
+            using var loaded = ImageFiles.Load(tagged);
+            // What a photo viewer shows, written with torch's quarter turns (k = -1: clockwise on the screen) and flips.
+            using var expected = orientation switch
+            {
+                1 => asStored.clone(),
+                2 => asStored.flip(2),
+                3 => asStored.rot90(2, (1, 2)),
+                4 => asStored.flip(1),
+                5 => asStored.rot90(-1, (1, 2)).flip(2),
+                6 => asStored.rot90(-1, (1, 2)),
+                7 => asStored.rot90(-1, (1, 2)).flip(1),
+                _ => asStored.rot90(1, (1, 2)),
+            };
+            Assert.Equal(orientation >= 5 ? new long[] { 3, 60, 40 } : new long[] { 3, 40, 60 }, loaded.shape);
+            Assert.True(SynthesisTests.Identical(loaded, expected));
+            if (orientation == 6)   // turned clockwise: the red block that was top left is now top right
+                Assert.True(loaded[0, ..20, 20..].mean().item<float>() > 0.9f && loaded[0, 40.., ..20].mean().item<float>() < 0.1f);
+        }
+        finally
+        {
+            File.Delete(plain);
+            File.Delete(tagged);
+        }
+    }
+
+    /// <summary>A JPEG of the image, with an EXIF block holding only the orientation tag when one is given.</summary>
+    static string WriteJpeg(Tensor image, int? orientation)
+    {
+        using var bitmap = Rendering.Pixels.ToBitmap(image);
+        using var encoded = bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Jpeg, 95);
+        var jpeg = encoded.ToArray();
+        if (orientation is int value)
+        {
+            // APP1 "Exif": a big-endian TIFF header and one IFD with one entry, Orientation (0x0112, SHORT, count 1).
+            byte[] tiff = [(byte)'M', (byte)'M', 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, (byte)value, 0, 0, 0, 0, 0, 0];
+            byte[] payload = [.. "Exif\0\0"u8, .. tiff];
+            int length = payload.Length + 2;
+            jpeg = [.. jpeg[..2], 0xFF, 0xE1, (byte)(length >> 8), (byte)length, .. payload, .. jpeg[2..]];
+        }
+        var path = Path.Combine(Path.GetTempPath(), $"orientation-{Guid.NewGuid():N}.jpg");
+        File.WriteAllBytes(path, jpeg);
+        return path;
     }
 
     [Fact]

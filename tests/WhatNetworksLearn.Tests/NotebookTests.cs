@@ -9,13 +9,14 @@ namespace WhatNetworksLearn.Tests;
 public class NotebookTests
 {
     /// <summary>The figures (by file name, from their titles) each notebook must produce.</summary>
-    static readonly Dictionary<string, string[]> ExpectedFigures = new()
+    internal static readonly Dictionary<string, string[]> ExpectedFigures = new()
     {
         ["00-setup"] = ["a-sample-photo-chelsea-the-cat", "gradient-of-a-3x3-convolution"],
         ["00-models"] = ["fashion-mnist-test-images-and-fashion-cnn-s-predictions", "training-fashion-cnn-accuracy-per-epoch",
             "photos-as-the-resnet-18-trunk-sees-them-224-x-224-with-cosine-similarity-to-the-cat"],
-        ["01-occlusion"] = ["occlusion-saliency-the-probability-of-the-predicted-class-as-a-grey-patch-slides-over-the-image",
-            "occlusion-maps-for-five-classes-image-then-map-blue-hiding-it-lowers-the-probability"],
+        ["01-occlusion"] = ["occlusion-saliency-the-probability-of-the-predicted-class-as-a-black-patch-slides-over-the-image",
+            "occlusion-maps-of-five-classes-with-a-black-patch-middle-row-and-a-grey-patch-bottom-row-red-hiding-it-lowers-the-probability",
+            "occlusion-on-a-photo-with-resnet-18-a-grey-32-pixel-patch-moved-in-steps-of-16"],
         ["02-filters"] = ["first-layer-filters-of-resnet-18-trained-on-imagenet-64-filters-3-x-7-x-7", "first-layer-filters-of-fashion-cnn-32-filters-1-x-5-x-5",
             "fashion-cnn-conv2-6-filters-their-3-x-3-slices-for-the-first-10-input-channels",
             "resnet-18-layer3-0-conv1-6-filters-3-x-3-slices-for-10-of-128-input-channels"],
@@ -25,17 +26,22 @@ public class NotebookTests
             "six-nearest-neighbours-in-pixel-space-for-comparison", "t-sne-objective-kullback-leibler-divergence-per-iteration",
             "t-sne-map-of-fashion-cnn-s-embeddings-of-2-000-test-images-every-10th-image-drawn", "t-sne-map-of-the-raw-pixels-of-the-same-2-000-images"],
         ["05-top-patches"] = ["top-regions-for-six-relu3-units-of-fashion-cnn-one-row-per-unit-activation-under-each-crop",
-            "where-the-best-regions-lie-in-their-images-box-receptive-field-label-activation"],
-        ["06-guided-backprop"] = ["one-relu3-unit-of-fashion-cnn-three-backward-rules-rows-images-grey-0",
+            "where-the-best-regions-lie-in-their-images-box-receptive-field-label-activation",
+            "top-regions-for-six-layer4-units-of-resnet-18-imagenet-over-16-photos-at-two-scales-one-row-per-unit",
+            "each-unit-s-regions-in-its-favourite-photo-boxes-from-both-scales-labels-activation"],
+        ["06-guided-backprop"] = ["one-neuron-of-resnet-18-s-last-layer-layer4-2-relu2-three-backward-rules-three-photos",
+            "one-relu3-unit-of-fashion-cnn-three-backward-rules-rows-images-grey-0",
             "four-relu3-units-of-fashion-cnn-guided-patterns-above-their-top-crops",
-            "resnet-18-imagenet-two-layer2-units-guided-patterns-above-their-top-crops",
-            "resnet-18-imagenet-three-layer3-units-guided-patterns-above-their-top-crops"],
+            "resnet-18-imagenet-four-layer2-units-guided-patterns-above-their-top-crops",
+            "resnet-18-imagenet-four-layer3-units-guided-patterns-above-their-top-crops",
+            "resnet-18-imagenet-the-predicted-class-s-score-backpropagated-to-the-cat-by-three-rules"],
         ["07-class-saliency"] = ["class-saliency-of-the-predicted-class-for-one-image-gradient-its-magnitude-overlay",
-            "class-saliency-maps-of-fashion-cnn-each-image-beside-the-map-of-its-predicted-class",
-            "plain-saliency-and-smoothgrad-32-noisy-copies-noise-15-side-by-side"],
-        ["08-saliency-segmentation"] = ["saliency-guided-segmentation-of-one-garment-image-saliency-seeds-grabcut-mask-cut-out",
-            "saliency-guided-segmentation-of-six-fashion-mnist-images-image-saliency-object-kept",
-            "segmentation-of-a-photo-from-the-saliency-of-the-resnet-18-trunk-s-features"],
+            "class-saliency-maps-of-fashion-cnn-over-the-images-plain-and-smoothgrad-with-the-share-on-the-garment",
+            "class-saliency-maps-of-resnet-18-on-photos-plain-smoothgrad-and-smoothgrad-over-the-photo"],
+        ["08-saliency-segmentation"] = ["saliency-guided-segmentation-of-one-garment-grabcut-from-seeds-top-row-and-from-the-box-bottom-row",
+            "saliency-guided-segmentation-of-six-fashion-mnist-images-from-the-saliency-s-box-image-and-box-cut-out-cut-vs-garment",
+            "segmentation-of-a-photo-from-the-saliency-of-the-resnet-18-trunk-s-features",
+            "guided-segmentation-of-photos-from-resnet-18-s-class-saliency-seeds-and-cut-outs"],
         ["09-class-models"] = ["class-models-of-fashion-cnn-the-image-each-class-likes-best", "class-models-objective-s-c-i-lambda-i-2-per-step",
             "class-model-of-trouser-with-more-and-more-regularisers", "what-channels-of-resnet-18-look-for-two-of-layer3-two-of-layer4"],
         ["10-deepdream"] = ["deepdream-on-resnet-18-the-photo-a-shallow-layer-s-dream-and-a-deep-layer-s-dream",
@@ -57,10 +63,34 @@ public class NotebookTests
         ["16-hog-adversarial"] = ["what-the-hog-classifier-sees-images-and-their-hog-glyphs",
             "pgd-against-hog-plus-a-linear-classifier-eps-0-05-images-hog-glyphs-change-adversarial-images",
             "hog-vs-cnn-attack-success-rate-against-eps-120-images", "the-cafe-wall-illusion-and-what-hog-sees-in-it"],
+        ["17-grad-cam-and-integrated-gradients"] = ["grad-cam-of-the-predicted-class-at-relu3-enlarged-and-guided-grad-cam",
+            "grad-cam-of-the-predicted-class-at-four-depths-of-fashion-cnn",
+            "grad-cam-left-and-guided-grad-cam-right-for-the-three-most-likely-classes",
+            "integrated-gradients-of-ankle-boot-from-three-baselines-64-steps",
+            "four-images-explained-by-six-methods-magnitudes-each-map-scaled-to-its-own-maximum",
+            "grad-cam-of-the-resnet-18-trunk-s-feature-total-on-three-photos",
+            "resnet-18-imagenet-grad-cam-guided-grad-cam-and-integrated-gradients-of-the-top-class"],
+    };
+
+    /// <summary>
+    /// The notebooks with an ImageNet branch. The tests run them on stand-in weights (random, made here), so the branch
+    /// must run and must announce the stand-in on screen.
+    /// </summary>
+    static readonly HashSet<string> ImageNetNotebooks = ["00-models", "01-occlusion", "06-guided-backprop", "07-class-saliency", "08-saliency-segmentation",
+        "17-grad-cam-and-integrated-gradients"];
+
+    const string StandInAnnouncement = "Stand-in weights: the figures are meaningless.";
+
+    /// <summary>The interactive charts (by file name) a notebook must save as pages of their own, plotly.js included.</summary>
+    static readonly Dictionary<string, string[]> ExpectedCharts = new()
+    {
+        ["04-embeddings"] = ["t-sne-map-of-fashion-cnn-s-embeddings-hover-for-the-label"],
     };
 
     static readonly string Root = Kit.Root(AppContext.BaseDirectory);
     static readonly Lazy<bool> ToolsRestored = new(() => { Workspace.RestoreTools(Root); return true; });
+    static readonly Lazy<Dictionary<string, string>> StandIns =
+        new(() => StandInWeights.Environment(StandInWeights.Create(Path.Combine(Root, "artifacts", "stand-in-weights"))));
 
     public static TheoryData<string> Notebooks() =>
         new(Workspace.Notebooks(Root).Select(Path.GetFileNameWithoutExtension).Select(name => name!));
@@ -74,7 +104,18 @@ public class NotebookTests
         Assert.True(ExpectedFigures.ContainsKey(name), $"Add the figures {name} must produce to {nameof(ExpectedFigures)}.");
         Assert.True(ToolsRestored.Value);
 
-        var result = NotebookRun.Execute(PathOf(name), Path.Combine(Root, "artifacts"), Workspace.NotebookTimeout);
+        // With a solutions file, the run is the notebook as students get it followed by every exercise's solution and
+        // typical mistake, each with its check again: one kernel covers all three states of every check.
+        var notebook = PathOf(name);
+        var checks = new List<ExpectedCheck>();
+        if (File.Exists(Solutions.FileOf(notebook)))
+        {
+            var withSolutions = Path.Combine(Root, "artifacts", ".with-solutions", name + ".ipynb");
+            checks = Solutions.Derive(notebook, withSolutions);
+            notebook = withSolutions;
+        }
+        var result = NotebookRun.Execute(notebook, Path.Combine(Root, "artifacts"), Workspace.NotebookTimeout, StandIns.Value,
+            workingDirectory: Path.Combine(Root, "notebooks"));
         Gallery.Write(Path.Combine(Root, "artifacts"));
 
         Assert.True(result.Succeeded, $"{name} failed:\n{string.Join("\n", result.Errors)}");
@@ -85,6 +126,44 @@ public class NotebookTests
             var png = File.ReadAllBytes(Path.Combine(Root, "artifacts", name, figure + ".png"));
             Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
         }
+        foreach (var check in checks)
+        {
+            var shown = result.ExerciseOutcomes.Where(e => e.Cell == check.Cell).ToList();
+            Assert.True(shown.Count == 1, $"{name}, exercise {check.Exercise} ({check.Part}): its check cell showed {shown.Count} verdicts, not one.");
+            Assert.True(shown[0].Status == check.Status,
+                $"{name}, exercise {check.Exercise} ({check.Part}): the check said {shown[0].Status}, not {check.Status}.");
+        }
+        var executed = File.ReadAllText(Path.Combine(Root, "artifacts", name, name + ".ipynb"));
+        Assert.True(executed.Contains(StandInAnnouncement) == ImageNetNotebooks.Contains(name),
+            ImageNetNotebooks.Contains(name) ? $"{name} did not load the ImageNet classifier (or did not announce its stand-in weights)."
+                : $"{name} loaded the ImageNet classifier: add it to {nameof(ImageNetNotebooks)} and its ImageNet figures to {nameof(ExpectedFigures)}.");
+
+        foreach (var chart in ExpectedCharts.GetValueOrDefault(name, []))
+        {
+            Assert.Contains(chart, result.SavedCharts.Select(c => c.File));
+            Assert.Contains("plotly.js (basic - minified) v2.35.3", File.ReadAllText(Path.Combine(Root, "artifacts", name, chart + ".html")));
+        }
+    }
+
+    /// <summary>
+    /// A student reruns a notebook again and again in one kernel, which keeps every run's variables alive: the models
+    /// and data it loads must be the ones already in memory. 02-filters loads the ImageNet trunk (45 MB of weights) and
+    /// fashion-cnn; run three times over, each rerun may add what the kernel itself adds (about 9 MB a rerun even for
+    /// 00-setup, which loads nothing: every cell run is compiled anew) but not another trunk. Figures for twenty
+    /// reruns: tests/Benchmarks/README.md.
+    /// </summary>
+    [Fact]
+    public void Rerunning_a_notebook_in_one_kernel_does_not_load_its_model_again()
+    {
+        Assert.True(ToolsRestored.Value);
+        const int runs = 3;
+        var result = NotebookRun.ExecuteReruns(PathOf("02-filters"), Path.Combine(Root, "artifacts"), runs, runs * Workspace.NotebookTimeout);
+        Assert.True(result.Succeeded, $"02-filters failed when rerun:\n{string.Join("\n", result.Errors)}");
+        Assert.Equal(runs, result.MegabytesAfterEachRun.Count);
+        var perRerun = result.GrowthMegabytes / (runs - 1);
+        Assert.True(perRerun <= 25,
+            $"Memory after each run: {string.Join(", ", result.MegabytesAfterEachRun.Select(mb => $"{mb:F0} MB"))}: {perRerun:F0} MB a rerun, " +
+            "more than the kernel's own growth; is a model or data set loaded again?");
     }
 
     [Theory]
@@ -106,6 +185,21 @@ public class NotebookTests
         Assert.Equal("#!import setup.dib", first);
     }
 
+    public static TheoryData<string> CatalogueTechniques() => new(Catalogue.Techniques.All.Select(t => t.Name));
+
+    [Theory]
+    [MemberData(nameof(CatalogueTechniques))]
+    public void The_notebook_of_every_technique_calls_it(string technique)
+    {
+        var entry = Catalogue.Techniques.All.Single(t => t.Name == technique);
+        Assert.True(File.Exists(PathOf(entry.Notebook)), $"{technique}: its notebook {entry.Notebook}.ipynb does not exist.");
+        Assert.True(ExpectedFigures.ContainsKey(entry.Notebook), $"{technique}: its notebook {entry.Notebook} has no figures listed.");
+        var code = string.Concat(JsonNode.Parse(File.ReadAllText(PathOf(entry.Notebook)))!["cells"]!.AsArray()
+            .Where(c => c!["cell_type"]!.GetValue<string>() == "code")
+            .SelectMany(c => c!["source"]!.AsArray().Select(line => line!.GetValue<string>())));
+        Assert.True(code.Contains(entry.NotebookCall), $"{technique}: {entry.Notebook} never calls {entry.NotebookCall}.");
+    }
+
     [Fact]
     public void The_setup_cell_loads_the_pinned_versions()
     {
@@ -115,9 +209,13 @@ public class NotebookTests
             .GroupBy(e => e.Name.LocalName).ToDictionary(g => g.Key, g => g.First().Value);
         string Resolve(string value) => Regex.Replace(value, @"\$\((\w+)\)", m => properties[m.Groups[1].Value]);
 
-        var references = Regex.Matches(File.ReadAllText(Path.Combine(Root, "notebooks", "setup.dib")), "#r \"nuget: ([^,]+), ([^\"]+)\"");
+        // setup.dib imports the package list that lib's build writes; the test project's reference to lib has just built it.
+        Assert.Contains("#!import ../lib/bin/notebook-packages.dib", File.ReadAllText(Path.Combine(Root, "notebooks", "setup.dib")));
+        var references = Regex.Matches(File.ReadAllText(Path.Combine(Root, "lib", "bin", "notebook-packages.dib")), "#r \"nuget: ([^,]+), ([^\"]+)\"");
         Assert.NotEmpty(references);
         foreach (Match reference in references)
             Assert.Equal(Resolve(pins[reference.Groups[1].Value]), reference.Groups[2].Value);
+        var backendPackage = Platform.LocalSettings.TorchBackend(Root).Value == "cuda" ? "TorchSharp-cuda-linux" : "TorchSharp-cpu";
+        Assert.Contains(references, r => r.Groups[1].Value == backendPackage);
     }
 }

@@ -69,12 +69,30 @@ public class OcclusionTests
     }
 
     [Fact]
+    public void Attributions_are_shaped_like_the_images_and_explain_each_images_own_class()
+    {
+        using var model = SynthesisTests.SmallCnn();
+        using var pixels = rand(2, 3, 32, 32, generator: new Generator(4));
+        var occlusion = new Occlusion(model, new OcclusionOptions(PatchSize: 8, Stride: 8));
+        using var attributions = occlusion.Attribute(pixels, Targets.PerImage([1, 3]));
+        Assert.Equal(pixels.shape, attributions.shape);
+        foreach (var (image, cls) in new[] { (0, 1), (1, 3) })
+        {
+            using var result = occlusion.Run(pixels[image], cls);
+            using var drop = result.BaseProbability - result.PixelMap;
+            for (int channel = 0; channel < 3; channel++)   // the patch hides every channel of a pixel alike
+                Assert.True(attributions[image, channel].allclose(drop, atol: 1e-7), $"image {image}, channel {channel}");
+        }
+    }
+
+    [Fact]
     public void Bad_settings_are_refused_with_reasons()
     {
         using var model = ToyModels.CornerDetector();
         using var image = zeros(1, 8, 8);
         Assert.Contains("larger than the image", Assert.Throws<ArgumentOutOfRangeException>(() => new Occlusion(model, new OcclusionOptions(PatchSize: 9)).Run(image, 0)).Message);
-        Assert.Throws<ArgumentOutOfRangeException>(() => new Occlusion(model, new OcclusionOptions(Stride: 0)).Run(image, 0));
+        Assert.Equal("Stride", Assert.Throws<ArgumentOutOfRangeException>(() => new Occlusion(model, new OcclusionOptions(Stride: 0)).Run(image, 0)).ParamName);
+        Assert.Equal("BatchSize", Assert.Throws<ArgumentOutOfRangeException>(() => new Occlusion(model, new OcclusionOptions(BatchSize: 0)).Run(image, 0)).ParamName);
         Assert.Throws<ArgumentOutOfRangeException>(() => new Occlusion(model, new OcclusionOptions(PatchSize: 2)).Run(image, 5));
     }
 }

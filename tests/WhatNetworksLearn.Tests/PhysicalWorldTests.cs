@@ -1,6 +1,7 @@
 using WhatNetworksLearn.Adversarial;
 using WhatNetworksLearn.Data;
 using WhatNetworksLearn.Models;
+using WhatNetworksLearn.Synthesis;
 using static TorchSharp.torch;
 
 namespace WhatNetworksLearn.Tests;
@@ -20,7 +21,7 @@ public class PhysicalWorldTests
         using var expected = zeros(1, 1, 15, 15);
         expected[0, 0, 4..11, 4..11] = outer(kernel, kernel);
         Assert.True(blurred.allclose(expected, atol: 1e-6));
-        Assert.True(GaussianBlur.Kernel(1).allclose(kernel, atol: 1e-7));
+        Assert.True(ImageFilters.GaussianKernel(1).allclose(kernel, atol: 1e-7));
         Assert.Equal(1, blurred.sum().item<float>(), 5);
     }
 

@@ -98,7 +98,7 @@ public class ReluRuleTests
         using var noGrad = no_grad();
         using var inside = new UnitGradient(model, ReluBackward.Guided).Of(pixels, "relu2", 3);
         Assert.True(inside.eq(expected).all().item<bool>());
-        using var saliency = new ClassSaliency(model).Attribute(pixels, 0);
+        using var saliency = new UnitGradient(model, ReluBackward.Backprop).Attribute(pixels, 0);
         Assert.True(saliency.abs().max().item<double>() > 0);
     }
 
@@ -179,15 +179,17 @@ public class ReluRuleTests
     {
         using var model = SmallNet();
         using var pixels = Images(2, seed: 6);
-        using var plain = new UnitGradient(model, ReluBackward.Backprop).OfClass(pixels, 1);
+        using var plain = new UnitGradient(model, ReluBackward.Backprop).Attribute(pixels, 1);
         using var scope = NewDisposeScope();
         var x = pixels.clone().requires_grad_(true);
         var expected = autograd.grad([model.Module.forward(x)[.., 1].sum()], [x])[0];
         Assert.True(plain.allclose(expected, rtol: 1e-10, atol: 1e-14));
-        using var map = new UnitGradient(model, ReluBackward.Guided).Attribute(pixels, 1);
+        using var guided = new UnitGradient(model, ReluBackward.Guided).Attribute(pixels, 1);
+        Assert.Equal(pixels.shape, guided.shape);
+        using var map = Attributions.PerPixel(guided);
         Assert.Equal(new long[] { 2, 8, 8 }, map.shape);
         Assert.True(map.ge(0).all().item<bool>());
-        Assert.Throws<ArgumentOutOfRangeException>(() => new UnitGradient(model, ReluBackward.Guided).OfClass(pixels, 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new UnitGradient(model, ReluBackward.Guided).Attribute(pixels, 2));
     }
 
     [Fact]
@@ -237,7 +239,7 @@ public class ReluRuleTests
         Assert.Equal(new long[] { 1, 3, 224, 224 }, gradient.shape);
         Assert.True(gradient.isfinite().all().item<bool>());
         Assert.True(gradient.abs().max().item<float>() > 0);
-        using var classGradient = new UnitGradient(model, rule).OfClass(pixels, 281);
+        using var classGradient = new UnitGradient(model, rule).Attribute(pixels, 281);
         Assert.True(classGradient.isfinite().all().item<bool>());
     }
 

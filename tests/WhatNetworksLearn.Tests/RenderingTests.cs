@@ -48,6 +48,18 @@ public class RenderingTests
         Assert.All(half.data<float>().ToArray(), v => Assert.Equal(0.5f, v));
     }
 
+    [Fact]
+    public void Quantiles_are_values_picked_by_rank()
+    {
+        using var values = tensor(new[] { 5f, 1f, 4f, 2f, 3f }).reshape(1, 5);
+        Assert.Equal(1f, Pixels.Quantile(values, 0));
+        Assert.Equal(3f, Pixels.Quantile(values, 0.5));
+        Assert.Equal(4f, Pixels.Quantile(values, 0.75));   // rank 0.75 x 4 = 3: the fourth smallest
+        Assert.Equal(5f, Pixels.Quantile(values, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Pixels.Quantile(values, 1.5));
+        Assert.Throws<ArgumentException>(() => Pixels.Quantile(zeros(0), 0.5));
+    }
+
     [Theory]
     [InlineData(Colormap.Jet, 0f, 0f, 0f, 0.5f)]
     [InlineData(Colormap.Jet, 0.5f, 0.5f, 1f, 0.5f)]
@@ -79,6 +91,51 @@ public class RenderingTests
     }
 
     [Fact]
+    public void A_signed_overlay_paints_on_a_fixed_scale_and_leaves_zero_untouched()
+    {
+        using var scope = NewDisposeScope();
+        var image = full(1, 1, 4, 0.5f);
+        var map = tensor(new[] { 0f, 0.1f, 0.2f, -0.4f }).reshape(1, 4);
+        var overlay = Plot.SignedOverlay(image, map, scale: 0.2f, opacity: 0.8f);
+        float[] Pixel(int x) => overlay[.., 0, x].data<float>().ToArray();
+        // 0: the grey image; 0.1 (half the scale): 40% red over it; 0.2: 80% red; -0.4 (clipped to -1): 80% blue.
+        Assert.Equal(new[] { 0.5f, 0.5f, 0.5f }, Pixel(0));
+        AssertClose(new[] { 0.6f * 0.5f + 0.4f * 0.9f, 0.6f * 0.5f + 0.4f * 0.05f, 0.6f * 0.5f + 0.4f * 0.05f }, Pixel(1));
+        AssertClose(new[] { 0.2f * 0.5f + 0.8f * 0.9f, 0.2f * 0.5f + 0.8f * 0.05f, 0.2f * 0.5f + 0.8f * 0.05f }, Pixel(2));
+        AssertClose(new[] { 0.2f * 0.5f + 0.8f * 0.1f, 0.2f * 0.5f + 0.8f * 0.35f, 0.2f * 0.5f + 0.8f }, Pixel(3));
+        // The same small values on their own stay faint: the scale does not stretch to the map's range.
+        var faint = Plot.SignedOverlay(image, map * 0.01f, scale: 0.2f);
+        Assert.True((faint - 0.5f).abs().max().item<float>() < 0.02f);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Plot.SignedOverlay(image, map, scale: 0));
+        // The key runs from full blue on the left through grey to full red on the right.
+        var key = Plot.SignedKey(height: 2, width: 3);
+        AssertClose(new[] { 0.18f, 0.38f, 0.9f }, key[.., 0, 0].data<float>().ToArray());
+        AssertClose(new[] { 0.5f, 0.5f, 0.5f }, key[.., 1, 1].data<float>().ToArray());
+        AssertClose(new[] { 0.82f, 0.14f, 0.14f }, key[.., 0, 2].data<float>().ToArray());
+    }
+
+    [Fact]
+    public void A_mask_comparison_colours_agreement_misses_and_extras()
+    {
+        using var scope = NewDisposeScope();
+        var mask = tensor(new[] { 1f, 1f, 0f, 0f }).reshape(2, 2);
+        var truth = tensor(new[] { 1f, 0f, 1f, 0f }).reshape(2, 2);
+        var picture = Plot.MaskComparison(mask, truth);
+        Assert.Equal(new[] { 1f, 1f, 1f }, picture[.., 0, 0].data<float>().ToArray());          // both: white
+        Assert.Equal(new[] { 0.2f, 0.45f, 1f }, picture[.., 0, 1].data<float>().ToArray());     // mask only: blue
+        Assert.Equal(new[] { 0.9f, 0.1f, 0.1f }, picture[.., 1, 0].data<float>().ToArray());    // truth only: red
+        Assert.Equal(new[] { 0f, 0f, 0f }, picture[.., 1, 1].data<float>().ToArray());          // neither: black
+        Assert.Throws<ArgumentException>(() => Plot.MaskComparison(mask, zeros(3, 3)));
+    }
+
+    static void AssertClose(float[] expected, float[] actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) < 1e-5, $"component {i}: expected {expected[i]}, got {actual[i]}");
+    }
+
+    [Fact]
     public void A_grid_draws_each_tile_in_its_cell()
     {
         using var red = stack([ones(10, 10), zeros(10, 10), zeros(10, 10)]);
@@ -89,6 +146,29 @@ public class RenderingTests
         // Margin 8, tile 20, gap 6: the first cell's centre is at (18, 18), the second's at (44, 18).
         Assert.Equal(new SKColor(255, 0, 0), bitmap.GetPixel(18, 18));
         Assert.Equal(new SKColor(0, 0, 255), bitmap.GetPixel(44, 18));
+    }
+
+    [Fact]
+    public void A_white_box_shows_on_a_white_image()
+    {
+        using var white = ones(3, 40, 40);
+        var figure = Plot.Grid([new Tile(white) { Boxes = [new Box(10, 10, 20, 20)] }], "", columns: 1, tileSize: 40);
+        using var bitmap = SKBitmap.Decode(figure.Png);
+        // Margin 8: the box's left edge runs down x = 18, its rim darkens the pixels beside it.
+        Assert.True(bitmap.GetPixel(16, 28).Red < 200, $"The rim is {bitmap.GetPixel(16, 28)}.");
+        Assert.Equal(new SKColor(255, 255, 255), bitmap.GetPixel(28, 28));   // inside the box the image is untouched
+    }
+
+    [Fact]
+    public void A_note_under_the_title_adds_its_lines_but_not_to_the_file_name()
+    {
+        using var red = stack([ones(10, 10), zeros(10, 10), zeros(10, 10)]);
+        var plain = Plot.Grid([new Tile(red)], "Title", columns: 1, tileSize: 20);
+        var noted = Plot.Grid([new Tile(red)], "Title", columns: 1, tileSize: 20, note: "mean IoU 0.83");
+        Assert.Equal(plain.Slug, noted.Slug);
+        Assert.Equal(plain.Height + 14 + 6, noted.Height);   // one caption line and its gap
+        using var bitmap = SKBitmap.Decode(noted.Png);
+        Assert.Equal(new SKColor(255, 0, 0), bitmap.GetPixel(18, noted.Height - 18));   // the tile moved down with it
     }
 
     [Fact]
@@ -106,14 +186,60 @@ public class RenderingTests
         Assert.Equal(["0", "10", "20"], LineChart.Ticks(-4.5, 22).Select(t => t.Label));   // not "-0"
     }
 
-    [Fact]
-    public void The_legend_goes_to_the_emptiest_corner_top_left_first()
+    [Theory]
+    [InlineData(-0.3, 0.7)]
+    [InlineData(-0.61, 0.45)]
+    [InlineData(-1.1, 2.3)]
+    [InlineData(-0.07, 0.05)]
+    [InlineData(-3, 12)]
+    [InlineData(-0.0123, 0.0456)]
+    public void Chart_ticks_never_read_minus_zero(double min, double max)
     {
-        var plot = SKRect.Create(0, 0, 100, 100);
-        Assert.Equal(SKRect.Create(4, 4, 30, 20), LineChart.PlaceLegend([], plot, 30, 20));
-        // A curve that rises fast and stays high fills the top left and the top right; the bottom right is free.
-        var rising = Enumerable.Range(0, 100).Select(x => new SKPoint(x, x < 20 ? 100 - 5 * x : 10)).ToList();
-        Assert.Equal(SKRect.Create(66, 76, 30, 20), LineChart.PlaceLegend(rising, plot, 30, 20));
+        var ticks = LineChart.Ticks(min, max).ToList();
+        Assert.DoesNotContain(ticks, t => t.Label.StartsWith('-') && double.Parse(t.Label, System.Globalization.CultureInfo.InvariantCulture) == 0);
+        var zero = Assert.Single(ticks, t => t.Value == 0);
+        Assert.Matches("^0(\\.0+)?$", zero.Label);
+        // Every label is its value, rounded to the step's decimals.
+        double step = ticks[1].Value - ticks[0].Value;
+        Assert.All(ticks, t => Assert.Equal(t.Value, double.Parse(t.Label, System.Globalization.CultureInfo.InvariantCulture), step / 100));
+    }
+
+    [Fact]
+    public void Wrapped_text_fits_its_width_and_keeps_every_character()
+    {
+        using var paint = Fonts.Paint(11, SKColors.Black);
+        foreach (var text in new[] { "layer3.1.relu2 #0", "a caption of several words that needs three lines", "first line\nsecond", "abcdefghijklmnopqrstuvwxyz0123456789" })
+        {
+            var lines = Fonts.Wrap(text, paint, 60);
+            Assert.All(lines, l => Assert.True(paint.MeasureText(l) <= 60, $"'{l}' is {paint.MeasureText(l)} px wide."));
+            Assert.Equal(text.Replace(" ", "").Replace("\n", ""), string.Concat(lines).Replace(" ", ""));
+        }
+        // A dotted layer name breaks after a dot, not inside a word.
+        using var small = Fonts.Paint(11, SKColors.Black);
+        Assert.Equal(["layer3.1.", "relu2 #0"], Fonts.Wrap("layer3.1.relu2 #0", small, small.MeasureText("layer3.1.re")));
+    }
+
+    [Fact]
+    public void Caption_text_shrinks_until_its_words_fit_but_no_further_than_the_smallest_size()
+    {
+        using var at11 = Fonts.Paint(11, SKColors.Black);
+        float width = at11.MeasureText("layer3.1.relu2") - 1;
+        float size = Fonts.SizeToFit(["layer3.1.relu2 #0", "short"], width, 11, 9);
+        Assert.True(size < 11);
+        using var chosen = Fonts.Paint(size, SKColors.Black);
+        Assert.True(chosen.MeasureText("layer3.1.relu2") <= width);
+        Assert.Equal(11, Fonts.SizeToFit(["short"], width, 11, 9));
+        Assert.Equal(9, Fonts.SizeToFit(["averyveryverylongwordindeed"], 20, 11, 9));
+    }
+
+    [Fact]
+    public void A_grid_makes_room_for_captions_that_wrap()
+    {
+        using var image = zeros(3, 10, 10);
+        var oneLine = Plot.Grid([new Tile(image, "#0")], "", columns: 1, tileSize: 40);
+        var wrapped = Plot.Grid([new Tile(image, "a caption far too long for forty pixels")], "", columns: 1, tileSize: 40);
+        Assert.Equal(oneLine.Width, wrapped.Width);
+        Assert.True(wrapped.Height >= oneLine.Height + 3 * 11, $"{wrapped.Height} vs {oneLine.Height}: the wrapped caption needs more lines.");
     }
 
     [Fact]

@@ -56,6 +56,58 @@ public class SynthesisTests
     }
 
     [Fact]
+    public void The_loop_stops_when_the_stop_condition_holds_without_taking_that_step()
+    {
+        // Plain ascent with rate 0.025 on the corner score adds 0.25 to each corner pixel per step: after k steps the
+        // score is 10 x 4 x 0.25 k = 10 k. It reaches 20 after two steps, so the forward pass of step 2 stops the loop.
+        using var model = ToyModels.CornerDetector();
+        using var image = PixelImage.Constant(1, 1, 8, 8, 0, CPU);
+        var seen = new List<(int Step, float Score)>();
+        var options = new OptimizationOptions(Steps: 10)
+        {
+            StepRule = new GradientAscent(0.025),
+            Regularizers = [],
+            StopWhen = step =>
+            {
+                seen.Add((step.Step, step.Scores[0, 0].item<float>()));
+                return step.Values[0].item<float>() >= 20 - 1e-4;
+            },
+        };
+        var after = new List<int>();
+        using var result = InputOptimizer.Run(model, image, Objective.ClassScore(0), options, onStep: step => after.Add(step.Step));
+        Assert.Equal([0, 1, 2], seen.Select(s => s.Step));
+        Assert.Equal(20f, seen[^1].Score, 4);
+        Assert.Equal([0, 1], after);
+        Assert.Equal(2, result.Objective.Count);
+        Assert.Equal(0.5f, result.Images[0, 0, 0, 0].item<float>(), 6);
+    }
+
+    [Fact]
+    public void A_notebook_can_write_its_own_objective()
+    {
+        using var model = ToyModels.CornerDetector();
+        // The brightness of the top-right pixel: its gradient is 1 there and 0 everywhere else.
+        var topRight = new Objective("top-right pixel", c => c.Image[.., 0, 0, 7]);
+        using var pixels = full(2, 1, 8, 8, 0.3f);
+        var (values, gradient) = InputOptimizer.ValueAndGradient(model, topRight, pixels);
+        using (values)
+        using (gradient)
+        {
+            Assert.True(values.allclose(full(2, 0.3f)));
+            using var expected = zeros(2, 1, 8, 8);
+            expected[.., 0, 0, 7] = ones(2);
+            Assert.True(Identical(gradient, expected));
+        }
+        // It combines with the built-in ones, and its check and its layers are asked before any work.
+        var combined = topRight - 0.5 * Objective.L2();
+        Assert.Equal("top-right pixel - 0.5 x L2 of the image", combined.Description);
+        var needsClass5 = new Objective("score of class 5", c => c.Scores[.., 5], check: m => m.CheckClass(5));
+        Assert.Throws<ArgumentOutOfRangeException>(() => InputOptimizer.Evaluate(model, needsClass5 + topRight, pixels));
+        var unknownLayer = new Objective("a layer", c => c.Layer("conv9").flatten(1).sum([1]), ["conv9"]);
+        Assert.Contains("Valid names", Assert.Throws<ArgumentException>(() => InputOptimizer.Evaluate(model, unknownLayer, pixels)).Message);
+    }
+
+    [Fact]
     public void The_L2_gradient_matches_finite_differences()
     {
         using var model = ToyModels.CornerDetector();

@@ -23,4 +23,18 @@ static class ToyModels
         var network = nn.Sequential(("flatten", nn.Flatten()), ("linear", linear));
         return new VisionModel("corner-detector", "toy", network, new InputSpec(1, 8, 8, [0f], [1f]), ["corner", "other"], null, CPU);
     }
+
+    /// <summary>
+    /// A brightness detector on 1 x 32 x 32 images: layer "mean" is the mean of the pixels in each 16 x 16 window, every
+    /// 8 pixels (no padding), so its 3 x 3 units have receptive fields of 16 pixels, 8 apart, starting at 7.5; "relu"
+    /// after it changes nothing (means of pixels in [0,1] are not negative).
+    /// </summary>
+    public static VisionModel BrightnessWindows()
+    {
+        var mean = nn.Conv2d(1, 1, 16, stride: 8, bias: false);
+        using (no_grad())
+            mean.weight!.fill_(1f / 256);
+        var network = nn.Sequential(("mean", mean), ("relu", nn.ReLU()));
+        return new VisionModel("brightness-windows", "toy", network, new InputSpec(1, 32, 32, [0f], [1f]), [], null, CPU);
+    }
 }

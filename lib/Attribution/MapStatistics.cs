@@ -1,0 +1,62 @@
+using static TorchSharp.torch;
+
+namespace WhatNetworksLearn.Attribution;
+
+/// <summary>
+/// Numbers that say how attribution maps differ, to print beside a figure so that what it shows is measured, not
+/// only seen (notebook 06 compares the three ReLU backward rules with them). A map is H x W, C x H x W or
+/// 1 x C x H x W; a pixel's magnitude is the sum of the absolute values of its channels.
+/// </summary>
+public static class MapStatistics
+{
+    /// <summary>The fraction of pixels that are exactly zero in every channel (where a rule passed nothing back).</summary>
+    public static double ZeroFraction(Tensor map)
+    {
+        using var scope = NewDisposeScope();
+        return Magnitudes(map).eq(0).to_type(ScalarType.Float64).mean().item<double>();
+    }
+
+    /// <summary>
+    /// The smallest fraction of the pixels that together hold half of the map's total magnitude: near 0 when a few
+    /// pixels carry the map, 0.5 when every pixel carries the same. NaN for a map that is zero everywhere.
+    /// </summary>
+    public static double HalfMassShare(Tensor map)
+    {
+        using var scope = NewDisposeScope();
+        var sorted = Magnitudes(map).flatten().to_type(ScalarType.Float64).sort().Values.flip(0);
+        double total = sorted.sum().item<double>();
+        if (total == 0)
+            return double.NaN;
+        long needed = (sorted.cumsum(0) / total).lt(0.5).sum().item<long>() + 1;
+        return (double)needed / sorted.shape[0];
+    }
+
+    /// <summary>
+    /// Pearson's correlation of two maps of the same shape over all their values, signs included: 1 when one is the
+    /// other scaled, 0 when they are unrelated. NaN when either map is constant (for example zero everywhere).
+    /// </summary>
+    public static double Correlation(Tensor a, Tensor b)
+    {
+        if (!a.shape.SequenceEqual(b.shape))
+            throw new ArgumentException($"The maps differ in shape: [{string.Join(", ", a.shape)}] and [{string.Join(", ", b.shape)}].", nameof(b));
+        using var scope = NewDisposeScope();
+        var x = a.detach().flatten().to_type(ScalarType.Float64).cpu();
+        var y = b.detach().flatten().to_type(ScalarType.Float64).cpu();
+        x -= x.mean();
+        y -= y.mean();
+        double norms = Math.Sqrt((x * x).sum().item<double>() * (y * y).sum().item<double>());
+        return norms == 0 ? double.NaN : (x * y).sum().item<double>() / norms;
+    }
+
+    static Tensor Magnitudes(Tensor map)
+    {
+        var values = map.detach().cpu().abs();
+        return values.dim() switch
+        {
+            2 => values,
+            3 => values.sum([0]),
+            4 when values.shape[0] == 1 => values[0].sum([0]),
+            _ => throw new ArgumentException($"A map is H x W, C x H x W or 1 x C x H x W; got [{string.Join(", ", map.shape)}].", nameof(map)),
+        };
+    }
+}

@@ -1,0 +1,51 @@
+using WhatNetworksLearn.Attribution;
+using static TorchSharp.torch;
+
+namespace WhatNetworksLearn.Tests;
+
+public class MapStatisticsTests
+{
+    [Fact]
+    public void Zero_fraction_counts_pixels_zero_in_every_channel()
+    {
+        // Two channels of 2 x 2: pixel (0, 1) is zero in both, pixel (1, 0) only in the first.
+        using var map = tensor(new float[] { 1, 0, 0, 2, /* second channel */ 3, 0, -1, 0 }).reshape(2, 2, 2);
+        Assert.Equal(0.25, MapStatistics.ZeroFraction(map));
+        using var batch = map.unsqueeze(0);
+        Assert.Equal(0.25, MapStatistics.ZeroFraction(batch));
+        using var zeros_ = zeros(3, 4);
+        Assert.Equal(1.0, MapStatistics.ZeroFraction(zeros_));
+    }
+
+    [Fact]
+    public void Half_mass_share_is_the_fewest_pixels_holding_half_the_magnitude()
+    {
+        using var even = ones(4, 4);
+        Assert.Equal(0.5, MapStatistics.HalfMassShare(even));
+        // Magnitudes 3, 1, 0, 0 (signs do not count): the 3 alone holds three quarters.
+        using var peaked = tensor(new float[,] { { -3, 0 }, { 0, 1 } });
+        Assert.Equal(0.25, MapStatistics.HalfMassShare(peaked));
+        // Channels add: pixel magnitudes 2, 2, 1, 1 -> two pixels hold 4 of 6.
+        using var colour = tensor(new float[] { 1, 1, 1, 0, /* */ 1, -1, 0, 1 }).reshape(2, 2, 2);
+        Assert.Equal(0.5, MapStatistics.HalfMassShare(colour));
+        using var none = zeros(2, 2);
+        Assert.True(double.IsNaN(MapStatistics.HalfMassShare(none)));
+    }
+
+    [Fact]
+    public void Correlation_is_one_for_a_scaled_copy_minus_one_for_a_negated_one_and_nan_for_a_constant()
+    {
+        manual_seed(5);
+        using var a = randn(3, 8, 8);
+        using var scaled = a * 2 + 1;
+        using var negated = -a;
+        Assert.Equal(1.0, MapStatistics.Correlation(a, scaled), 9);
+        Assert.Equal(-1.0, MapStatistics.Correlation(a, negated), 9);
+        using var b = tensor(new float[] { 1, 2, 3, 4 });
+        using var c = tensor(new float[] { 1, 3, 2, 4 });
+        Assert.Equal(0.8, MapStatistics.Correlation(b, c), 9);   // hand-computed: covariance 4 / variance 5
+        using var flat = zeros(3, 8, 8);
+        Assert.True(double.IsNaN(MapStatistics.Correlation(a, flat)));
+        Assert.Throws<ArgumentException>(() => MapStatistics.Correlation(a, b));
+    }
+}

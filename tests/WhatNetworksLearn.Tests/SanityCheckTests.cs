@@ -1,0 +1,135 @@
+using TorchSharp;
+using WhatNetworksLearn.Attribution;
+using WhatNetworksLearn.Data;
+using WhatNetworksLearn.Models;
+using static TorchSharp.torch;
+
+namespace WhatNetworksLearn.Tests;
+
+public sealed class SanityCheckTests : IDisposable
+{
+    readonly VisionModel model = FashionCnn.Load(CPU);
+    readonly FashionMnist.LabeledImages sample = FashionMnist.LoadSample(4);
+    static readonly string[] Stages = ["fc2", "fc1", "conv3", "conv2", "conv1"];
+
+    /// <summary>Every parameter and buffer of the model, copied.</summary>
+    List<(string Name, Tensor Value)> State() =>
+        model.Module.named_parameters().Select(p => (p.name, p.parameter.detach().clone()))
+            .Concat(model.Module.named_buffers().Select(b => (b.name, b.buffer.detach().clone()))).ToList();
+
+    void AssertUnchanged(List<(string Name, Tensor Value)> before)
+    {
+        var after = State();
+        Assert.Equal(before.Select(b => b.Name), after.Select(a => a.Name));
+        for (int i = 0; i < before.Count; i++)
+            Assert.True(SynthesisTests.Identical(before[i].Value, after[i].Value), $"{before[i].Name} changed");
+        foreach (var (_, value) in before.Concat(after))
+            value.Dispose();
+    }
+
+    /// <summary>An "explanation" that ignores the model: the image itself.</summary>
+    sealed class TheImage(VisionModel model) : IAttribution
+    {
+        public VisionModel Model => model;
+        public Tensor Attribute(Tensor pixels, Targets targets) => pixels.detach().cpu().clone();
+    }
+
+    /// <summary>The plain gradient until the model has been randomised a given number of times, then an error.</summary>
+    sealed class FailsLater(VisionModel model, int calls) : IAttribution
+    {
+        int left = calls;
+        public VisionModel Model => model;
+        public Tensor Attribute(Tensor pixels, Targets targets) =>
+            left-- > 0 ? new UnitGradient(model, ReluBackward.Backprop).Attribute(pixels, targets) : throw new InvalidOperationException("fails on purpose");
+    }
+
+    [Fact]
+    public void Cascading_randomisation_gives_the_model_back_unchanged_also_after_an_error()
+    {
+        var before = State();
+        using var predictionsBefore = model.Forward(sample.Images);
+        using (CascadingRandomization.Run(model, [("gradient", new UnitGradient(model, ReluBackward.Backprop))], sample.Images, 0, Stages)) { }
+        AssertUnchanged(before);
+        before = State();
+        Assert.Throws<InvalidOperationException>(() => CascadingRandomization.Run(model, [("fails", new FailsLater(model, 3))], sample.Images, 0, Stages));
+        AssertUnchanged(before);
+        using var predictionsAfter = model.Forward(sample.Images);
+        Assert.True(SynthesisTests.Identical(predictionsBefore, predictionsAfter));
+    }
+
+    [Fact]
+    public void Randomised_layers_are_seeded_per_layer_and_keep_the_scale_of_their_weights()
+    {
+        using var scope = NewDisposeScope();
+        var trained = ((TorchSharp.Modules.Linear)model.Layer("fc1")).weight!.detach().clone();
+        Tensor Fc1Now() => ((TorchSharp.Modules.Linear)model.Layer("fc1")).weight!.detach().clone();
+        Tensor alone, withAnother, otherSeed;
+        using (RandomizedLayers.Apply(model, ["fc1"], seed: 7))
+            alone = Fc1Now();
+        using (RandomizedLayers.Apply(model, ["fc2", "fc1"], seed: 7))
+            withAnother = Fc1Now();
+        using (RandomizedLayers.Apply(model, ["fc1"], seed: 8))
+            otherSeed = Fc1Now();
+        Assert.True(SynthesisTests.Identical(alone, withAnother), "a layer gets the same random values whichever layers are randomised with it");
+        Assert.False(SynthesisTests.Identical(alone, otherSeed));
+        Assert.False(SynthesisTests.Identical(alone, trained));
+        Assert.True(SynthesisTests.Identical(Fc1Now(), trained));
+        Assert.Equal(trained.std().item<float>(), alone.std().item<float>(), 0.01 * trained.std().item<float>());
+        Assert.Equal(trained.mean().item<float>(), alone.mean().item<float>(), 0.01 * trained.std().item<float>());
+    }
+
+    [Fact]
+    public void An_explanation_that_ignores_the_model_passes_nothing_and_the_gradient_changes()
+    {
+        using var result = CascadingRandomization.Run(model,
+            [("image", new TheImage(model)), ("gradient", new UnitGradient(model, ReluBackward.Backprop))], sample.Images, Targets.FromLabels(sample.Labels), Stages, seed: 1);
+        Assert.Equal(new long[] { 2, Stages.Length + 1, 4, 28, 28 }, result.Maps.shape);
+        Assert.Equal(new long[] { 2, Stages.Length + 1, 4 }, result.Correlations.shape);
+        for (int s = 0; s <= Stages.Length; s++)
+            Assert.Equal(1.0, result.MeanCorrelation("image", s), 6);
+        Assert.Equal(1.0, result.MeanCorrelation("gradient", 0), 6);
+        Assert.True(result.MeanCorrelation("gradient", Stages.Length) < 0.5, $"the gradient of a random network keeps {result.MeanCorrelation("gradient", Stages.Length):F2} of its order");
+        // Seeded: the same run gives the same maps.
+        using var again = CascadingRandomization.Run(model,
+            [("image", new TheImage(model)), ("gradient", new UnitGradient(model, ReluBackward.Backprop))], sample.Images, Targets.FromLabels(sample.Labels), Stages, seed: 1);
+        Assert.True(SynthesisTests.Identical(result.Maps, again.Maps));
+    }
+
+    [Fact]
+    public void Rank_correlation_is_spearmans_with_ties_sharing_their_mean_rank()
+    {
+        using var scope = NewDisposeScope();
+        // Ranks 0, 1.5, 1.5, 3 against 0, 2, 1, 3: Σ d_a d_b = 4.5, Σ d_a² = 4.5, Σ d_b² = 5, ρ = 4.5 / √22.5 (scipy: 0.9486833).
+        var a = tensor(new float[,] { { 1, 2, 2, 3 } });
+        var b = tensor(new float[,] { { 1, 3, 2, 4 } });
+        Assert.Equal(4.5 / Math.Sqrt(22.5), Attributions.RankCorrelation(a, b).item<float>(), 6);
+        // Only the order counts: any increasing function of a map correlates 1 with it, a decreasing one −1.
+        var map = rand(3, 5, 5, generator: new Generator(9));
+        Assert.True(Attributions.RankCorrelation(map, map.pow(3) + map.exp()).allclose(ones(3)));
+        Assert.True(Attributions.RankCorrelation(map, -map).allclose(-ones(3)));
+        // A constant map has no order.
+        Assert.Equal(0f, Attributions.RankCorrelation(zeros(1, 4), a).item<float>());
+    }
+
+    [Fact]
+    public void Methods_of_another_model_object_and_layers_without_weights_are_refused()
+    {
+        using var other = FashionCnn.Load(CPU);
+        var foreign = Assert.Throws<ArgumentException>(() =>
+            CascadingRandomization.Run(model, [("gradient", new UnitGradient(other, ReluBackward.Backprop))], sample.Images, 0, Stages));
+        Assert.Contains("another model object", foreign.Message);
+        var noWeights = Assert.Throws<ArgumentException>(() =>
+            CascadingRandomization.Run(model, [("gradient", new UnitGradient(model, ReluBackward.Backprop))], sample.Images, 0, ["fc2", "relu3"]));
+        Assert.Contains("no weights", noWeights.Message);
+        var unknown = Assert.Throws<ArgumentException>(() =>
+            CascadingRandomization.Run(model, [("gradient", new UnitGradient(model, ReluBackward.Backprop))], sample.Images, 0, ["fc9"]));
+        Assert.Contains("Valid names", unknown.Message);
+    }
+
+    public void Dispose()
+    {
+        model.Dispose();
+        sample.Images.Dispose();
+        sample.Labels.Dispose();
+    }
+}
