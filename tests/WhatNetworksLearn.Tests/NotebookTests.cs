@@ -43,7 +43,9 @@ public class NotebookTests
             "segmentation-of-a-photo-from-the-saliency-of-the-resnet-18-trunk-s-features",
             "guided-segmentation-of-photos-from-resnet-18-s-class-saliency-seeds-and-cut-outs"],
         ["09-class-models"] = ["class-models-of-fashion-cnn-the-image-each-class-likes-best", "class-models-objective-s-c-i-lambda-i-2-per-step",
-            "class-model-of-trouser-with-more-and-more-regularisers", "what-channels-of-resnet-18-look-for-two-of-layer3-two-of-layer4"],
+            "class-model-of-trouser-with-more-and-more-regularisers", "what-channels-of-resnet-18-look-for-two-of-layer3-two-of-layer4",
+            "the-same-channels-optimised-in-pixels-and-in-the-fourier-basis-with-decorrelated-colours",
+            "imagenet-classes-of-resnet-18-in-the-fourier-basis-with-decorrelated-colours-ostrich-dalmatian-lemon"],
         ["10-deepdream"] = ["deepdream-on-resnet-18-the-photo-a-shallow-layer-s-dream-and-a-deep-layer-s-dream",
             "the-dream-at-layer3-1-relu2-after-each-octave", "deepdream-at-layer3-1-relu2-mean-square-of-the-activations-per-step"],
         ["11-targeted-examples"] = ["everything-becomes-a-bag-originals-amplified-changes-and-adversarial-images-targeted-pgd-eps-0-1",
@@ -77,7 +79,7 @@ public class NotebookTests
     /// must run and must announce the stand-in on screen.
     /// </summary>
     static readonly HashSet<string> ImageNetNotebooks = ["00-models", "01-occlusion", "06-guided-backprop", "07-class-saliency", "08-saliency-segmentation",
-        "17-grad-cam-and-integrated-gradients"];
+        "09-class-models", "17-grad-cam-and-integrated-gradients"];
 
     const string StandInAnnouncement = "Stand-in weights: the figures are meaningless.";
 
