@@ -52,11 +52,17 @@ public sealed record OnePixelResult(AttackResult Attack, IReadOnlyList<IReadOnly
 /// differential evolution, which needs only the model's probabilities and no gradients. A candidate is
 /// (x, y, colour) for each of the k pixels; new candidates come from DE/rand/1 mutation and replace their parent
 /// when they are at least as fit. Fitness is the probability of the true class (untargeted, lowered) or of the
-/// target class (targeted, raised). The population of one image is one batch of the network.
+/// target class (targeted, raised). The populations of all images still under attack go through the network together,
+/// in batches of a few thousand candidates, and an image leaves the search as soon as one of its candidates succeeds.
+/// Every image draws its random numbers from its own generator seeded with <see cref="OnePixelOptions.Seed"/>, so an
+/// image's attack is the same whichever other images share its batch.
 /// </summary>
 public sealed class OnePixel(VisionModel model, OnePixelOptions? options = null) : IAttack
 {
     public OnePixelOptions Options { get; } = options ?? new OnePixelOptions();
+
+    /// <summary>Pixel values per batched forward pass of candidate images: a few thousand small images at once, a dozen photos.</summary>
+    const long PixelsPerPass = 1 << 21;
 
     public AttackResult Run(Tensor pixels, Tensor labels, int? targetClass = null) => Attack(pixels, labels, targetClass).Attack;
 
@@ -64,112 +70,146 @@ public sealed class OnePixel(VisionModel model, OnePixelOptions? options = null)
     public OnePixelResult Attack(Tensor pixels, Tensor labels, int? targetClass = null)
     {
         using var scope = NewDisposeScope();
-        var (original, onDevice) = AttackSteps.Prepare(model, pixels, labels, targetClass);
+        var (original, truth) = AttackSteps.Prepare(model, pixels, labels, targetClass);
         Options.Validate(pixels.shape[2], pixels.shape[3]);
-        var labelValues = onDevice.cpu().data<long>().ToArray();
-        using var generator = new Generator((ulong)Options.Seed, model.Device);
-        var adversarial = new List<Tensor>();
-        var changed = new List<IReadOnlyList<ChangedPixel>>();
-        var generations = new List<int>();
-        using (var progress = ProgressDisplay.Start("One-pixel attack", (int)pixels.shape[0]))
         using (no_grad())
+        using (model.EvaluationMode())   // the network as it answers at test time, dropout and batch norm included
         {
-            for (int i = 0; i < labelValues.Length; i++)
+            var (best, generations) = Evolve(original, truth, targetClass);
+            var coordinates = best[.., .., ..2].round().to_type(ScalarType.Int32).cpu().data<int>().ToArray();
+            int k = Options.Pixels;
+            var changed = Enumerable.Range(0, (int)pixels.shape[0])
+                .Select(i => (IReadOnlyList<ChangedPixel>)Enumerable.Range(0, k).Select(j => new ChangedPixel(coordinates[2 * (i * k + j)], coordinates[2 * (i * k + j) + 1])).ToList())
+                .ToList();
+            return new OnePixelResult(AttackSteps.Result(model, original, Apply(original, best), truth, targetClass), changed, generations);
+        }
+    }
+
+    /// <summary>
+    /// Differential evolution for all images (N x C x H x W) at once; returns each image's best candidate (N x k x (2 + C))
+    /// and the generations it used. An image stops evolving at the generation in which one of its candidates succeeds.
+    /// </summary>
+    (Tensor Best, int[] Generations) Evolve(Tensor images, Tensor labels, int? target)
+    {
+        int n = (int)images.shape[0], k = Options.Pixels, size = Options.Population;
+        long channels = images.shape[1], height = images.shape[2], width = images.shape[3];
+        var device = images.device;
+        var generators = Enumerable.Range(0, n).Select(_ => new Generator((ulong)Options.Seed, device)).ToArray();
+        try
+        {
+            // A candidate is k rows of (x, y, colour channels...). Start positions are distinct within a candidate.
+            var population = Repair(stack(generators.Select(g =>
             {
-                var (image, positions, used) = AttackOne(original[i], (int)labelValues[i], targetClass, generator);
-                adversarial.Add(image);
-                changed.Add(positions);
-                generations.Add(used);
-                progress.Report(i + 1);
+                var start = rand(new long[] { size, height * width }, generator: g, device: device).argsort(1)[.., ..k];
+                var x = (start % width).to_type(ScalarType.Float32) + rand(new long[] { size, k }, generator: g, device: device) - 0.5f;
+                var y = start.div(width, rounding_mode: RoundingMode.floor).to_type(ScalarType.Float32) + rand(new long[] { size, k }, generator: g, device: device) - 0.5f;
+                var colour = rand(new long[] { size, k, channels }, generator: g, device: device);
+                return cat([x.unsqueeze(2), y.unsqueeze(2), colour], 2);
+            }).ToArray()), height, width);   // N x P x k x (2 + C)
+            var (loss, reached) = Evaluate(images, population, labels, target);
+            var generations = new int[n];
+            using var progress = ProgressDisplay.Start("One-pixel attack", Options.Iterations);
+            for (int generation = 1; generation <= Options.Iterations; generation++)
+            {
+                using var generationScope = NewDisposeScope();   // frees each generation's candidates and their images
+                var active = reached.any(1).logical_not().nonzero().flatten();
+                if (active.shape[0] == 0)
+                    break;
+                var activeImages = active.cpu().data<long>().ToArray();
+                foreach (var i in activeImages)
+                    generations[i] = generation;
+                var parents = population[active];
+                var trial = Repair(Mutate(parents, activeImages.Select(i => generators[i]).ToArray()), height, width);
+                var (trialLoss, trialReached) = Evaluate(images[active], trial, labels[active], target);
+                var better = trialLoss.le(loss[active]);
+                population.index_put_(where(better.reshape(better.shape[0], size, 1, 1), trial, parents), active);
+                loss.index_put_(where(better, trialLoss, loss[active]), active);
+                reached.index_put_(where(better, trialReached, reached[active]), active);
+                progress.Report(generation);
             }
+            progress.Report(Options.Iterations, $"{reached.any(1).sum().item<long>()} of {n} images changed");
+            // Prefer a candidate that reached the goal; among those (or among all), the fittest.
+            var ranking = loss - reached.to_type(ScalarType.Float32) * 10;
+            var best = population.gather(1, ranking.argmin(1).reshape(n, 1, 1, 1).expand(n, 1, k, population.shape[3])).squeeze(1);
+            return (best, generations);   // in the caller's scope, like everything made here
         }
-        return new OnePixelResult(AttackSteps.Result(model, original, stack(adversarial), onDevice, targetClass), changed, generations);
-    }
-
-    /// <summary>Differential evolution for one image (C x H x W); returns the best image, its changed pixels and the generations used.</summary>
-    (Tensor Image, IReadOnlyList<ChangedPixel> Pixels, int Generations) AttackOne(Tensor image, int label, int? target, Generator generator)
-    {
-        int k = Options.Pixels, size = Options.Population;
-        long channels = image.shape[0], height = image.shape[1], width = image.shape[2];
-        var device = image.device;
-        // A candidate is k rows of (x, y, colour channels...). Start positions are distinct within a candidate.
-        var start = rand(new long[] { size, height * width }, generator: generator, device: device).argsort(1)[.., ..k];
-        var x = (start % width).to_type(ScalarType.Float32) + rand(new long[] { size, k }, generator: generator, device: device) - 0.5f;
-        var y = start.div(width, rounding_mode: RoundingMode.floor).to_type(ScalarType.Float32) + rand(new long[] { size, k }, generator: generator, device: device) - 0.5f;
-        var colour = rand(new long[] { size, k, channels }, generator: generator, device: device);
-        var population = Repair(cat([x.unsqueeze(2), y.unsqueeze(2), colour], 2), height, width);   // P x k x (2 + C)
-        var (loss, reached) = Evaluate(image, population, label, target);
-
-        int generation = 0;
-        while (!reached.any().item<bool>() && generation < Options.Iterations)
+        finally
         {
-            generation++;
-            using var generationScope = NewDisposeScope();   // frees the P candidate images of each generation
-            var trial = Repair(Mutate(population, generator), height, width);
-            var (trialLoss, trialReached) = Evaluate(image, trial, label, target);
-            var better = trialLoss.le(loss);
-            population = where(better.reshape(-1, 1, 1), trial, population).MoveToOuterDisposeScope();
-            loss = where(better, trialLoss, loss).MoveToOuterDisposeScope();
-            reached = where(better, trialReached, reached).MoveToOuterDisposeScope();
+            foreach (var generator in generators)
+                generator.Dispose();
         }
-        // Prefer a candidate that reached the goal; among those (or among all), the fittest.
-        var ranking = loss - reached.to_type(ScalarType.Float32) * 10;
-        var best = population[ranking.argmin()].unsqueeze(0);
-        var bestImage = Apply(image, best)[0];
-        var coordinates = best[0, .., ..2].round().to_type(ScalarType.Int32).cpu().data<int>().ToArray();
-        var changed = Enumerable.Range(0, k).Select(j => new ChangedPixel(coordinates[2 * j], coordinates[2 * j + 1])).ToList();
-        return (bestImage, changed, generation);   // in the caller's scope, like everything made here
     }
 
-    /// <summary>DE/rand/1: for each candidate, three other distinct candidates r1, r2, r3 give x_r1 + F (x_r2 - x_r3).</summary>
-    Tensor Mutate(Tensor population, Generator generator)
+    /// <summary>
+    /// DE/rand/1 for the populations of several images (A x P x k x (2 + C)), each with its own generator: for each
+    /// candidate, three other distinct candidates r1, r2, r3 of the same image give x_r1 + F (x_r2 - x_r3).
+    /// </summary>
+    Tensor Mutate(Tensor population, Generator[] generators)
     {
-        long size = population.shape[0];
+        long images = population.shape[0], size = population.shape[1];
         var device = population.device;
         // Random keys with the candidate itself pushed to the end: the first three in sorted order are three distinct others.
-        var keys = rand(new long[] { size, size }, generator: generator, device: device) + eye(size, device: device) * 2;
-        var others = keys.argsort(1)[.., ..3];
-        var mutant = population[others[.., 0]] + Options.MutationFactor * (population[others[.., 1]] - population[others[.., 2]]);
+        var keys = stack(generators.Select(g => rand(new long[] { size, size }, generator: g, device: device)).ToArray()) + eye(size, device: device) * 2;
+        var others = keys.argsort(2)[.., .., ..3];   // A x P x 3
+        Tensor Pick(int r) => population.gather(1, others[.., .., r].reshape(images, size, 1, 1).expand_as(population));
+        var mutant = Pick(0) + Options.MutationFactor * (Pick(1) - Pick(2));
         if (Options.CrossoverRate is not { } rate)
             return mutant;
-        var take = rand(mutant.shape, generator: generator, device: device).lt(rate);
+        var take = stack(generators.Select(g => rand(population.shape[1..], generator: g, device: device)).ToArray()).lt(rate);
         return where(take, mutant, population);
     }
 
     /// <summary>Keeps positions inside the image and reflects colours that left [0,1] back into it (so they rarely sit exactly on 0 or 1).</summary>
     static Tensor Repair(Tensor population, long height, long width)
     {
-        var x = population[.., .., 0..1].clamp(0, width - 1);
-        var y = population[.., .., 1..2].clamp(0, height - 1);
-        var colour = population[.., .., 2..].abs();
+        var x = population[.., .., .., 0..1].clamp(0, width - 1);
+        var y = population[.., .., .., 1..2].clamp(0, height - 1);
+        var colour = population[.., .., .., 2..].abs();
         colour = (1 - (1 - colour).abs()).clamp(0, 1);
-        return cat([x, y, colour], 2);
+        return cat([x, y, colour], 3);
     }
 
-    /// <summary>The images of all candidates (P x C x H x W), built in one scatter: pixel (y, x) of candidate p takes its colour.</summary>
-    static Tensor Apply(Tensor image, Tensor population)
+    /// <summary>
+    /// The images (M x C x H x W) with the pixels of one candidate each (M x k x (2 + C)), built in one scatter: pixel
+    /// (y, x) of image m takes the colour candidate m gives it.
+    /// </summary>
+    static Tensor Apply(Tensor images, Tensor candidates)
     {
-        long size = population.shape[0], k = population.shape[1], channels = image.shape[0], height = image.shape[1], width = image.shape[2];
-        var x = population[.., .., 0].round().to_type(ScalarType.Int64);
-        var y = population[.., .., 1].round().to_type(ScalarType.Int64);
-        var index = (y * width + x).unsqueeze(1).expand(size, channels, k);       // P x C x k
-        var colours = population[.., .., 2..].permute(0, 2, 1).to_type(image.dtype);   // P x C x k
-        var images = image.reshape(1, channels, height * width).expand(size, channels, height * width).clone();
-        return images.scatter_(2, index, colours).reshape(size, channels, height, width);
+        long count = candidates.shape[0], k = candidates.shape[1], channels = images.shape[1], height = images.shape[2], width = images.shape[3];
+        var x = candidates[.., .., 0].round().to_type(ScalarType.Int64);
+        var y = candidates[.., .., 1].round().to_type(ScalarType.Int64);
+        var index = (y * width + x).unsqueeze(1).expand(count, channels, k);                // M x C x k
+        var colours = candidates[.., .., 2..].permute(0, 2, 1).to_type(images.dtype);      // M x C x k
+        return images.reshape(count, channels, height * width).clone().scatter_(2, index, colours).reshape(count, channels, height, width);
     }
 
     /// <summary>
     /// Loss to minimise (probability of the true class, or one minus that of the target) and whether the goal is reached,
-    /// for every candidate in one forward pass. Candidates that put two of their pixels on one position are never accepted.
+    /// for every candidate of every image (A x P each), the candidate images built and sent through the network a few
+    /// thousand at a time. Candidates that put two of their pixels on one position are never accepted.
     /// </summary>
-    (Tensor Loss, Tensor Reached) Evaluate(Tensor image, Tensor population, int label, int? target)
+    (Tensor Loss, Tensor Reached) Evaluate(Tensor images, Tensor population, Tensor labels, int? target)
     {
-        var probabilities = nn.functional.softmax(model.Module.forward(Apply(image, population)), 1);
-        var prediction = probabilities.argmax(1);
-        var loss = target is { } goal ? 1 - probabilities[.., goal] : probabilities[.., label];
-        var reached = target is { } t ? prediction.eq(t) : prediction.ne(label);
-        var position = (population[.., .., 1].round() * image.shape[2] + population[.., .., 0].round()).sort(1).Values;
-        var collides = position.diff(dim: 1).eq(0).any(1);
-        return (where(collides, full_like(loss, float.PositiveInfinity), loss), reached.logical_and(collides.logical_not()));
+        long count = population.shape[0], size = population.shape[1];
+        var candidates = population.reshape(count * size, population.shape[2], population.shape[3]);
+        var owner = arange(count, device: images.device).repeat_interleave(size);
+        var truth = labels[owner];
+        int total = (int)(count * size), perPass = (int)Math.Max(1, PixelsPerPass / (images.numel() / count));
+        var losses = new List<Tensor>();
+        var reached = new List<Tensor>();
+        for (int start = 0; start < total; start += perPass)
+        {
+            int end = Math.Min(start + perPass, total);
+            var rows = owner[start..end];
+            var probabilities = nn.functional.softmax(model.Module.forward(Apply(images[rows], candidates[start..end])), 1);
+            var prediction = probabilities.argmax(1);
+            var labelsHere = truth[start..end];
+            losses.Add(target is { } goal ? 1 - probabilities[.., goal] : probabilities.gather(1, labelsHere.unsqueeze(1)).squeeze(1));
+            reached.Add(target is { } t ? prediction.eq(t) : prediction.ne(labelsHere));
+        }
+        var loss = cat(losses, 0).reshape(count, size);
+        var position = (population[.., .., .., 1].round() * images.shape[3] + population[.., .., .., 0].round()).sort(2).Values;
+        var collides = position.diff(dim: 2).eq(0).any(2);   // A x P
+        return (where(collides, full_like(loss, float.PositiveInfinity), loss), cat(reached, 0).reshape(count, size).logical_and(collides.logical_not()));
     }
 }

@@ -11,7 +11,7 @@ public static class Images
     /// <list type="bullet">
     /// <item>channels: a greyscale image gets three equal channels for a colour model; a colour image becomes its luma (BT.601) for a greyscale model;</item>
     /// <item>size: the shorter side is scaled to the model's (bilinear, antialiased when shrinking), then the centre is cropped to the model's height and width, so nothing is stretched;</item>
-    /// <item>values must already be in [0,1].</item>
+    /// <item>values must already be in [0,1], and stay within the image's range (resampling's rounding is clamped away).</item>
     /// </list>
     /// Returns N x C x H x W on the model's device.
     /// </summary>
@@ -29,6 +29,35 @@ public static class Images
         batch = ConvertChannels(batch.to_type(ScalarType.Float32), model.Input.Channels);
         batch = ResizeAndCrop(batch, model.Input.Height, model.Input.Width);
         return batch.to(model.Device).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> views of one image (C x H x W) fitted to <paramref name="model"/>, for training on a few
+    /// photos (notebook 14): view 0 is <see cref="Prepare"/> of the whole image; every other view is a square crop at a
+    /// random place, its side a random fraction from <paramref name="smallestSide"/> to 1 of the image's shorter side,
+    /// fitted by <see cref="Prepare"/>, and every odd-numbered view is mirrored left to right. Returns
+    /// count x C x H x W on the model's device; equal seeds give equal views.
+    /// </summary>
+    public static Tensor RandomViews(Tensor image, VisionModel model, int count, int seed, double smallestSide = 0.6)
+    {
+        if (image.dim() != 3)
+            throw new ArgumentException($"Expected one image C x H x W; got [{string.Join(", ", image.shape)}].", nameof(image));
+        if (count < 1)
+            throw new ArgumentOutOfRangeException(nameof(count), $"Ask for at least one view; got {count}.");
+        if (!(smallestSide is > 0 and <= 1))
+            throw new ArgumentOutOfRangeException(nameof(smallestSide), $"The smallest crop is a fraction of the shorter side in (0, 1]; got {smallestSide}.");
+        using var scope = NewDisposeScope();
+        var random = new Random(seed);
+        long height = image.shape[1], width = image.shape[2], shorter = Math.Min(height, width);
+        var views = new List<Tensor> { Prepare(image, model) };
+        for (int i = 1; i < count; i++)
+        {
+            long side = Math.Max(1, (long)Math.Round(shorter * (smallestSide + (1 - smallestSide) * random.NextDouble())));
+            long top = random.NextInt64(height - side + 1), left = random.NextInt64(width - side + 1);
+            var view = Prepare(image.narrow(1, top, side).narrow(2, left, side), model);
+            views.Add(i % 2 == 1 ? view.flip(3) : view);
+        }
+        return cat(views, 0).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -71,7 +100,9 @@ public static class Images
         long scaledHeight = Math.Max(height, (long)Math.Round(h * scale)), scaledWidth = Math.Max(width, (long)Math.Round(w * scale));
         var resized = Resize(batch, scaledHeight, scaledWidth);
         long top = (scaledHeight - height) / 2, left = (scaledWidth - width) / 2;
-        return resized.narrow(2, top, height).narrow(3, left, width);
+        // Every output pixel is a weighted mean of input pixels, but antialiased resampling can round a hair past the
+        // input's range (1.0000001 from pixels of at most 1), which attacks refuse as invalid pixels.
+        return resized.narrow(2, top, height).narrow(3, left, width).clamp(batch.min(), batch.max());
     }
 
     /// <summary>Bilinear resizing, antialiased when shrinking.</summary>

@@ -25,13 +25,25 @@ public static class LineChart
         if (yMax == yMin) { yMax += 0.5; yMin -= 0.5; }
         double yPad = (yMax - yMin) * 0.05;
         yMin -= yPad; yMax += yPad;
-        float plotWidth = width - left - right, plotHeight = height - top - bottom;
-        SKPoint Map(double x, double y) => new(left + (float)((x - xMin) / (xMax - xMin)) * plotWidth, top + (float)((yMax - y) / (yMax - yMin)) * plotHeight);
+
+        using var text = Fonts.Paint(11, new SKColor(0x33, 0x33, 0x33));
+        var legendSize = new SKSize(series.Max(s => text.MeasureText(LegendEntry(s))) + 2 * LegendPadding, series.Count * LegendLine + 2 * LegendPadding);
+        var plot = new SKRect(left, top, width - right, height - bottom);
+        SKPoint Map(double x, double y) => new(plot.Left + (float)((x - xMin) / (xMax - xMin)) * plot.Width, plot.Top + (float)((yMax - y) / (yMax - yMin)) * plot.Height);
+        IReadOnlyList<IReadOnlyList<SKPoint>> Lines() => series.Select(s => (IReadOnlyList<SKPoint>)s.X.Select((x, k) => Map(x, s.Y[k])).ToList()).ToList();
+        // The legend goes into a corner of the plot that no line passes through; if every corner is taken, the plot
+        // makes room for it on its right, outside the curves.
+        var legend = FreeCorner(plot, legendSize, Lines()) ?? SKRect.Empty;
+        if (legend.IsEmpty)
+        {
+            plot.Right -= legendSize.Width + LegendGap;
+            legend = SKRect.Create(plot.Right + LegendGap, plot.Top, legendSize.Width, legendSize.Height);
+        }
+        var lines = Lines();
 
         using var surface = SKSurface.Create(new SKImageInfo(width, height));
         var canvas = surface.Canvas;
         canvas.Clear(SKColors.White);
-        using var text = Fonts.Paint(11, new SKColor(0x33, 0x33, 0x33));
         using var titlePaint = Fonts.Paint(15, SKColors.Black);
         using var axis = new SKPaint { Color = new SKColor(0x88, 0x88, 0x88), StrokeWidth = 1, IsAntialias = true };
         using var grid = new SKPaint { Color = new SKColor(0xee, 0xee, 0xee), StrokeWidth = 1 };
@@ -40,41 +52,92 @@ public static class LineChart
         foreach (var (value, label) in Ticks(yMin, yMax))
         {
             var p = Map(xMin, value);
-            canvas.DrawLine(left, p.Y, left + plotWidth, p.Y, grid);
-            canvas.DrawText(label, left - 6 - text.MeasureText(label), p.Y + 4, text);
+            canvas.DrawLine(plot.Left, p.Y, plot.Right, p.Y, grid);
+            canvas.DrawText(label, plot.Left - 6 - text.MeasureText(label), p.Y + 4, text);
         }
         foreach (var (value, label) in Ticks(xMin, xMax))
         {
             var p = Map(value, yMin);
-            canvas.DrawLine(p.X, top, p.X, top + plotHeight, grid);
-            canvas.DrawText(label, p.X - text.MeasureText(label) / 2, top + plotHeight + 16, text);
+            canvas.DrawLine(p.X, plot.Top, p.X, plot.Bottom, grid);
+            canvas.DrawText(label, p.X - text.MeasureText(label) / 2, plot.Bottom + 16, text);
         }
-        canvas.DrawLine(left, top, left, top + plotHeight, axis);
-        canvas.DrawLine(left, top + plotHeight, left + plotWidth, top + plotHeight, axis);
-        canvas.DrawText(xLabel, left + plotWidth / 2 - text.MeasureText(xLabel) / 2, height - 10, text);
+        canvas.DrawLine(plot.Left, plot.Top, plot.Left, plot.Bottom, axis);
+        canvas.DrawLine(plot.Left, plot.Bottom, plot.Right, plot.Bottom, axis);
+        canvas.DrawText(xLabel, plot.MidX - text.MeasureText(xLabel) / 2, height - 10, text);
         canvas.Save();
-        canvas.RotateDegrees(-90, 14, top + plotHeight / 2);
-        canvas.DrawText(yLabel, 14 - text.MeasureText(yLabel) / 2, top + plotHeight / 2, text);
+        canvas.RotateDegrees(-90, 14, plot.MidY);
+        canvas.DrawText(yLabel, 14 - text.MeasureText(yLabel) / 2, plot.MidY, text);
         canvas.Restore();
 
+        using var legendBackground = new SKPaint { Color = SKColors.White };
+        canvas.DrawRect(legend, legendBackground);
         for (int i = 0; i < series.Count; i++)
         {
             var colour = Palette[i % Palette.Length];
             using var line = new SKPaint { Color = colour, StrokeWidth = 2, IsAntialias = true, Style = SKPaintStyle.Stroke };
             using var path = new SKPath();
-            path.MoveTo(Map(series[i].X[0], series[i].Y[0]));
-            for (int k = 1; k < series[i].X.Count; k++)
-                path.LineTo(Map(series[i].X[k], series[i].Y[k]));
+            path.MoveTo(lines[i][0]);
+            foreach (var point in lines[i].Skip(1))
+                path.LineTo(point);
             canvas.DrawPath(path, line);
             using var dot = new SKPaint { Color = colour, IsAntialias = true };
-            for (int k = 0; k < series[i].X.Count; k++)
-                canvas.DrawCircle(Map(series[i].X[k], series[i].Y[k]), 2.5f, dot);
-            using var legend = Fonts.Paint(11, colour);
-            canvas.DrawText("— " + series[i].Name, left + 10, top + 14 + i * 14, legend);
+            foreach (var point in lines[i])
+                canvas.DrawCircle(point, DotRadius, dot);
+            using var entry = Fonts.Paint(11, colour);
+            canvas.DrawText(LegendEntry(series[i]), legend.Left + LegendPadding, legend.Top + LegendPadding + 10 + i * LegendLine, entry);
         }
         using var image = surface.Snapshot();
         using var png = image.Encode(SKEncodedImageFormat.Png, 100);
         return new Figure(title, png.ToArray(), width, height);
+    }
+
+    const float DotRadius = 2.5f, LegendLine = 14, LegendPadding = 3, LegendGap = 12;
+
+    static string LegendEntry(Series series) => "— " + series.Name;
+
+    /// <summary>
+    /// The first corner of <paramref name="plot"/> (top left, top right, bottom right, bottom left) where a legend of
+    /// <paramref name="size"/> touches none of the <paramref name="lines"/> (polylines in pixels, dots included),
+    /// or null when every corner is taken.
+    /// </summary>
+    internal static SKRect? FreeCorner(SKRect plot, SKSize size, IReadOnlyList<IReadOnlyList<SKPoint>> lines)
+    {
+        const float inset = 6, clearance = DotRadius + 2;
+        float leftX = plot.Left + inset, rightX = plot.Right - inset - size.Width;
+        float topY = plot.Top + inset, bottomY = plot.Bottom - inset - size.Height;
+        foreach (var (x, y) in new[] { (leftX, topY), (rightX, topY), (rightX, bottomY), (leftX, bottomY) })
+        {
+            var corner = SKRect.Create(x, y, size.Width, size.Height);
+            var keepOut = SKRect.Inflate(corner, clearance, clearance);
+            if (!lines.Any(line => Touches(line, keepOut)))
+                return corner;
+        }
+        return null;
+    }
+
+    /// <summary>Whether a polyline (one point: a dot) passes through the box.</summary>
+    static bool Touches(IReadOnlyList<SKPoint> line, SKRect box) =>
+        line.Count == 1 ? box.Contains(line[0]) : Enumerable.Range(1, line.Count - 1).Any(k => SegmentTouches(line[k - 1], line[k], box));
+
+    /// <summary>Liang–Barsky clipping: whether the segment from <paramref name="a"/> to <paramref name="b"/> has a point inside the box.</summary>
+    static bool SegmentTouches(SKPoint a, SKPoint b, SKRect box)
+    {
+        float dx = b.X - a.X, dy = b.Y - a.Y, enter = 0, leave = 1;
+        foreach (var (p, q) in new[] { (-dx, a.X - box.Left), (dx, box.Right - a.X), (-dy, a.Y - box.Top), (dy, box.Bottom - a.Y) })
+        {
+            if (p == 0)
+            {
+                if (q < 0)
+                    return false;   // parallel to this edge and outside it
+                continue;
+            }
+            float t = q / p;
+            if (p < 0) enter = Math.Max(enter, t);
+            else leave = Math.Min(leave, t);
+            if (enter > leave)
+                return false;
+        }
+        return true;
     }
 
     /// <summary>

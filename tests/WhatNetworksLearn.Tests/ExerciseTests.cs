@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using NotebookRunner;
+using WhatNetworksLearn.Exercises;
 using WhatNetworksLearn.Notebook;
 using static TorchSharp.torch;
 
@@ -134,5 +135,21 @@ public class ExerciseTests
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    [Fact]
+    public void The_embedding_gain_check_counts_each_images_nearest_other_image_in_both_spaces()
+    {
+        // Two images each of Trouser (1), Shirt (6), Sandal (5) and Bag (8), on a line. In the embedding every image's
+        // nearest other image is of its class; in pixels each sandal lies nearer to a bag than to the other sandal,
+        // while each bag stays nearer to the other bag, so Sandal gains most (0 % to 100 %) and no distance ties.
+        int[] labels = [1, 1, 6, 6, 5, 5, 8, 8];
+        var embeddings = tensor(new float[] { 10, 11, 60, 61, 50, 51, 80, 81 }).reshape(-1, 1);
+        var pixels = tensor(new float[] { 10, 11, 60, 61, 78.9f, 82.3f, 80, 81 }).reshape(-1, 1);
+        var right = EmbeddingsExercises.LargestGain("c", embeddings, pixels, labels);
+        Assert.Equal(ExerciseStatus.Correct, right.Status);
+        Assert.Contains("Sandal 0 % then 100 %", right.Message);
+        Assert.Contains("most often a bag (2 of 2 times)", right.Message);
+        Assert.Equal(ExerciseStatus.NotYet, EmbeddingsExercises.LargestGain("b", embeddings, pixels, labels).Status);
     }
 }

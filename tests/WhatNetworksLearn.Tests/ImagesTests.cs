@@ -149,6 +149,17 @@ public class ImagesTests
     }
 
     [Fact]
+    public void Prepared_photos_stay_in_the_unit_range()
+    {
+        // Shrinking coffee.png to 224 x 224 with antialiasing once gave a pixel of 1.0000001, which the attacks refuse.
+        using var model = TorchVisionModels.CreateUntrained("resnet18");
+        using var coffee = ImageFiles.Load(Photo("coffee.png"));
+        using var prepared = Images.Prepare(coffee, model);
+        Assert.InRange(prepared.max().item<float>(), 0.99f, 1f);
+        Assert.InRange(prepared.min().item<float>(), 0f, 0.01f);
+    }
+
+    [Fact]
     public void Prepare_converts_colour_to_luma_for_a_greyscale_model()
     {
         using var model = FashionCnn.Load(CPU);
@@ -164,5 +175,32 @@ public class ImagesTests
         using var model = FashionCnn.Load(CPU);
         using var empty = zeros(0, 1, 28, 28);
         Assert.Contains("empty", Assert.Throws<ArgumentException>(() => Images.Prepare(empty, model)).Message);
+    }
+
+    static bool Same(Tensor a, Tensor b) => a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
+
+    [Fact]
+    public void Random_views_are_the_whole_image_then_crops_every_other_one_mirrored()
+    {
+        using var model = FashionCnn.Load(CPU);
+        using var image = rand(1, 40, 60, generator: new Generator(2));
+        using var views = Images.RandomViews(image, model, 5, seed: 3);
+        Assert.Equal(new long[] { 5, 1, 28, 28 }, views.shape);
+        using var whole = Images.Prepare(image, model);
+        Assert.True(Same(views[0], whole[0]));
+        // With crops of the full shorter side on a square image there is only one crop: views alternate between it and its mirror.
+        using var square = image[.., .., ..40];
+        using var full = Images.RandomViews(square, model, 4, seed: 3, smallestSide: 1);
+        using var fitted = Images.Prepare(square, model)[0];
+        Assert.True(Same(full[1], fitted.flip(2)) && Same(full[2], fitted) && Same(full[3], fitted.flip(2)));
+        // Every crop is a part of the image: its pixels' range lies within the image's.
+        Assert.True(views.min().item<float>() >= image.min().item<float>() - 1e-6 && views.max().item<float>() <= image.max().item<float>() + 1e-6);
+        using var again = Images.RandomViews(image, model, 5, seed: 3);
+        using var other = Images.RandomViews(image, model, 5, seed: 4);
+        Assert.True(Same(views, again));
+        Assert.False(Same(views, other));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Images.RandomViews(image, model, 0, seed: 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Images.RandomViews(image, model, 2, seed: 3, smallestSide: 1.5));
+        Assert.Throws<ArgumentException>(() => Images.RandomViews(views, model, 2, seed: 3));
     }
 }

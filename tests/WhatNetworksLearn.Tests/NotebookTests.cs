@@ -44,24 +44,29 @@ public class NotebookTests
             "guided-segmentation-of-photos-from-resnet-18-s-class-saliency-seeds-and-cut-outs"],
         ["09-class-models"] = ["class-models-of-fashion-cnn-the-image-each-class-likes-best", "class-models-objective-s-c-i-lambda-i-2-per-step",
             "class-model-of-trouser-with-more-and-more-regularisers", "what-channels-of-resnet-18-look-for-two-of-layer3-two-of-layer4",
+            "class-models-of-resnet-18-trained-on-imagenet-ostrich-dalmatian-lemon",
             "the-same-channels-optimised-in-pixels-and-in-the-fourier-basis-with-decorrelated-colours",
             "imagenet-classes-of-resnet-18-in-the-fourier-basis-with-decorrelated-colours-ostrich-dalmatian-lemon"],
         ["10-deepdream"] = ["deepdream-on-resnet-18-the-photo-a-shallow-layer-s-dream-and-a-deep-layer-s-dream",
             "the-dream-at-layer3-1-relu2-after-each-octave", "deepdream-at-layer3-1-relu2-mean-square-of-the-activations-per-step"],
         ["11-targeted-examples"] = ["everything-becomes-a-bag-originals-amplified-changes-and-adversarial-images-targeted-pgd-eps-0-1",
-            "attack-success-rate-against-the-budget-eps-300-images"],
+            "attack-success-rate-against-the-budget-eps-300-images",
+            "make-everything-an-ostrich-photos-amplified-changes-and-adversarial-photos-resnet-18-targeted-pgd-eps-4-255"],
         ["12-fooling-images"] = ["gradient-ascent-from-noise-one-image-per-class-with-the-network-s-confidence",
             "evolution-direct-encoding-the-elite-of-each-class-and-its-confidence",
             "evolution-low-resolution-encoding-the-elite-of-each-class-and-its-confidence",
             "evolution-cppn-encoding-the-elite-of-each-class-and-its-confidence", "confidence-of-the-elites-against-generation"],
         ["13-one-pixel"] = ["one-pixel-attacks-the-original-and-the-changed-image-circle-the-changed-pixel",
+            "success-rate-of-the-k-pixel-attack-300-images",
             "three-pixel-attacks-original-and-changed-image-circles-the-changed-pixels"],
         ["14-adversarial-patch"] = ["training-the-patch-mean-probability-of-sandal-on-each-batch",
             "the-trained-patch-and-a-noise-patch-of-the-same-size-14-x-14-pixels-enlarged",
             "held-out-images-clean-with-the-noise-patch-with-the-trained-sandal-patch",
-            "success-rate-against-the-side-of-the-pasted-patch-150-held-out-images"],
+            "success-rate-against-the-side-of-the-pasted-patch-150-held-out-images",
+            "make-everything-a-toaster-the-trained-patch-on-held-out-photos-it-never-saw-resnet-18"],
         ["15-physical-world"] = ["three-images-through-the-simulated-print-and-photo-one-step-per-column",
-            "originals-plain-pgd-and-eot-pgd-examples-before-and-after-the-print-and-photo"],
+            "originals-plain-pgd-and-eot-pgd-examples-before-and-after-the-print-and-photo",
+            "photos-through-the-simulated-camera-clean-plain-pgd-and-eot-pgd-examples-resnet-18-eps-8-255"],
         ["16-hog-adversarial"] = ["what-the-hog-classifier-sees-images-and-their-hog-glyphs",
             "pgd-against-hog-plus-a-linear-classifier-eps-0-05-images-hog-glyphs-change-adversarial-images",
             "hog-vs-cnn-attack-success-rate-against-eps-120-images", "the-cafe-wall-illusion-and-what-hog-sees-in-it"],
@@ -79,7 +84,7 @@ public class NotebookTests
     /// must run and must announce the stand-in on screen.
     /// </summary>
     static readonly HashSet<string> ImageNetNotebooks = ["00-models", "01-occlusion", "06-guided-backprop", "07-class-saliency", "08-saliency-segmentation",
-        "09-class-models", "17-grad-cam-and-integrated-gradients"];
+        "09-class-models", "11-targeted-examples", "14-adversarial-patch", "15-physical-world", "17-grad-cam-and-integrated-gradients"];
 
     const string StandInAnnouncement = "Stand-in weights: the figures are meaningless.";
 

@@ -104,6 +104,26 @@ public class OnePixelTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void AnImagesAttackDoesNotDependOnTheOtherImagesOfItsBatch()
+    {
+        // The three images the model is least sure of (broken early) and the three it is surest of (never broken).
+        var (model, sorted, sortedLabels) = CorrectlyClassifiedFashion(150, leastConfident: true);
+        using var pick = tensor(new long[] { 0, 1, 2, 147, 148, 149 });
+        var (images, labels) = (sorted[pick], sortedLabels[pick]);
+        var options = new OnePixelOptions(Pixels: 2, Population: 20, Iterations: 6, CrossoverRate: 0.7f, Seed: 4);
+        using var together = new OnePixel(model, options).Attack(images, labels);
+        Assert.Contains(together.Generations, g => g < options.Iterations);   // some images leave the search early, others do not
+        Assert.Contains(together.Generations, g => g == options.Iterations);
+        for (int i = 0; i < 6; i++)
+        {
+            using var alone = new OnePixel(model, options).Attack(images[i..(i + 1)], labels[i..(i + 1)]);
+            Assert.True(alone.Attack.Adversarial[0].eq(together.Attack.Adversarial[i]).all().item<bool>(), $"image {i}");
+            Assert.Equal(alone.ChangedPixels[0], together.ChangedPixels[i]);
+            Assert.Equal(alone.Generations[0], together.Generations[i]);
+        }
+    }
+
+    [Fact]
     public void SucceedsOnSomeFashionImages()
     {
         var (model, images, labels) = CorrectlyClassifiedFashion(10, leastConfident: true);

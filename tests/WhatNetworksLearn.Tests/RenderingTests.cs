@@ -183,7 +183,73 @@ public class RenderingTests
     {
         Assert.Equal(["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"], LineChart.Ticks(0, 1).Select(t => t.Label));
         Assert.Equal(["10", "20", "30", "40", "50"], LineChart.Ticks(8, 52).Select(t => t.Label));
-        Assert.Equal(["0", "10", "20"], LineChart.Ticks(-4.5, 22).Select(t => t.Label));   // not "-0"
+        // A range that starts just below zero (a chart padded around probabilities of 0) labels zero "0.00", never "-0.00".
+        Assert.Equal(["0.00", "0.25", "0.50", "0.75", "1.00"], LineChart.Ticks(-0.05, 1.05).Select(t => t.Label));
+        Assert.Equal(["-0.2", "-0.1", "0.0", "0.1", "0.2"], LineChart.Ticks(-0.25, 0.25).Select(t => t.Label));
+    }
+
+    static readonly SKRect ChartPlot = new(64, 34, 544, 292);
+
+    [Fact]
+    public void The_legend_leaves_a_corner_a_curve_passes_through_for_a_free_one()
+    {
+        var size = new SKSize(120, 34);
+        // A line falling from the top-left corner to the bottom-right one: the legend's first choice (top left) is taken.
+        IReadOnlyList<SKPoint> falling = [new(64, 34), new(544, 292)];
+        var corner = LineChart.FreeCorner(ChartPlot, size, [falling]);
+        Assert.Equal(SKRect.Create(544 - 6 - 120, 34 + 6, 120, 34), corner);
+        // One dot alone in the top-right corner pushes it past the bottom right (the line ends there) to the bottom left.
+        IReadOnlyList<SKPoint> dot = [new(500, 50)];
+        Assert.Equal(SKRect.Create(64 + 6, 292 - 6 - 34, 120, 34), LineChart.FreeCorner(ChartPlot, size, [falling, dot]));
+        // An X through all four corners leaves none.
+        IReadOnlyList<SKPoint> rising = [new(64, 292), new(544, 34)];
+        Assert.Null(LineChart.FreeCorner(ChartPlot, size, [falling, rising]));
+    }
+
+    [Fact]
+    public void A_free_corner_is_free_of_every_point_of_every_line()
+    {
+        var random = new Random(5);
+        var size = new SKSize(150, 48);
+        int placed = 0;
+        for (int trial = 0; trial < 300; trial++)
+        {
+            var lines = Enumerable.Range(0, random.Next(1, 4)).Select(_ => (IReadOnlyList<SKPoint>)Enumerable.Range(0, random.Next(1, 6))
+                .Select(_ => new SKPoint(64 + 480 * random.NextSingle(), 34 + 258 * random.NextSingle())).ToList()).ToList();
+            if (LineChart.FreeCorner(ChartPlot, size, lines) is not { } corner)
+                continue;
+            placed++;
+            // Checked independently of the clipping: points every half pixel along every segment stay out of the box.
+            foreach (var line in lines)
+            {
+                Assert.False(corner.Contains(line[0]));
+                for (int k = 1; k < line.Count; k++)
+                {
+                    var (a, b) = (line[k - 1], line[k]);
+                    int samples = (int)(2 * SKPoint.Distance(a, b)) + 1;
+                    for (int j = 0; j <= samples; j++)
+                        Assert.False(corner.Contains(a + new SKPoint((b.X - a.X) * j / samples, (b.Y - a.Y) * j / samples)), $"trial {trial}");
+                }
+            }
+        }
+        Assert.InRange(placed, 50, 299);   // both outcomes occur
+    }
+
+    [Fact]
+    public void When_every_corner_is_taken_the_legend_moves_right_of_the_curves()
+    {
+        var x = new double[] { 0, 1 };
+        var figure = LineChart.Draw([new Series("rising", x, [0, 1]), new Series("falling, with a long name", x, [1, 0])], "X", "x", "y");
+        using var bitmap = SKBitmap.Decode(figure.Png);
+        static bool Near(SKColor c, SKColor target) => Math.Abs(c.Red - target.Red) + Math.Abs(c.Green - target.Green) + Math.Abs(c.Blue - target.Blue) < 60;
+        int RightmostColumn(SKColor colour, int fromRow, int toRow) =>
+            Enumerable.Range(0, bitmap.Width).Where(col => Enumerable.Range(fromRow, toRow - fromRow).Any(row => Near(bitmap.GetPixel(col, row), colour))).Max();
+        var red = new SKColor(0xd6, 0x27, 0x28);
+        // Below the legend's rows, the red line falls to the plot's right edge, well left of the usual one (16 pixels from the border)...
+        int lineEnd = RightmostColumn(red, 120, 295);
+        Assert.InRange(lineEnd, 300, figure.Width - 16 - 100);
+        // ... and in the legend's rows, the red entry sits further right, beyond both curves.
+        Assert.True(RightmostColumn(red, 34, 75) > lineEnd + 100);
     }
 
     [Theory]
