@@ -68,8 +68,7 @@ public static class DeepDream
         using var scope = NewDisposeScope();
         var photo = CheckImage(model, image);
         var sizes = OctaveSizes(photo.shape[2], photo.shape[3], options);
-        var bases = sizes.Select((size, k) => k == 0 ? photo
-            : nn.functional.interpolate(photo, [size.Height, size.Width], mode: InterpolationMode.Bilinear, align_corners: false, antialias: true)).ToList();
+        var bases = sizes.Select((size, k) => k == 0 ? photo : PhotoAt(photo, size.Height, size.Width)).ToList();
 
         var loop = new OptimizationOptions(options.StepsPerOctave, options.Seed)
         {
@@ -85,9 +84,7 @@ public static class DeepDream
         for (int k = sizes.Count - 1; k >= 0; k--)
         {
             var (height, width) = sizes[k];
-            if (detail.shape[2] != height || detail.shape[3] != width)
-                detail = nn.functional.interpolate(detail, [height, width], mode: InterpolationMode.Bilinear, align_corners: false);
-            using var dream = new PixelImage((bases[k] + detail).clamp(0, 1));
+            using var dream = new PixelImage(OctaveStart(bases[k], detail));
             int done = (sizes.Count - 1 - k) * options.StepsPerOctave;
             using var result = InputOptimizer.Run(model, dream, objective, loop, random,
                 step => progress.Report(done + step.Step + 1, $"octave {sizes.Count - k}/{sizes.Count} ({height} x {width}): {step.Objective:G4}"));
@@ -97,6 +94,22 @@ public static class DeepDream
         }
         var output = image.dim() == 3 ? dreamt.squeeze(0) : dreamt;
         return new DeepDreamResult(output.cpu().clone().MoveToOuterDisposeScope(), octaves);
+    }
+
+    /// <summary>The photo (N x C x H x W) at one octave's size: bilinear with antialiasing, so that a small copy does not alias.</summary>
+    internal static Tensor PhotoAt(Tensor photo, long height, long width) =>
+        nn.functional.interpolate(photo, [height, width], mode: InterpolationMode.Bilinear, align_corners: false, antialias: true);
+
+    /// <summary>
+    /// Where an octave starts: its copy of the photo plus the detail dreamt so far (the previous octave's dream minus its
+    /// copy of the photo), enlarged to this octave's size (bilinear), clipped to [0, 1].
+    /// </summary>
+    internal static Tensor OctaveStart(Tensor photoAtOctave, Tensor detail)
+    {
+        long height = photoAtOctave.shape[2], width = photoAtOctave.shape[3];
+        if (detail.shape[2] != height || detail.shape[3] != width)
+            detail = nn.functional.interpolate(detail, [height, width], mode: InterpolationMode.Bilinear, align_corners: false);
+        return (photoAtOctave + detail).clamp(0, 1);
     }
 
     /// <summary>The size of each octave, the full size first; refuses octaves smaller than <see cref="DeepDreamOptions.MinimumOctaveSide"/>.</summary>

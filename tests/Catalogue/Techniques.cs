@@ -191,6 +191,30 @@ public static class Techniques
                         b.FirstFourGarments, 0, ["fc2", "fc1", "conv3", "conv2", "conv1"]).Dispose()),
             ],
         },
+        new("unit explorer", "19-unit-explorer", "UnitExplorer.Write(")
+        {
+            Types = [typeof(UnitExplorer)],
+            FromNothing = m =>
+            {
+                using var photo = rand(1, 30, 45, generator: new Generator(8));
+                using var other = rand(1, 40, 28, generator: new Generator(9));
+                using var views = CandidateViews.Of(m, [photo, other], [28]);
+                var folder = Path.Combine(Path.GetTempPath(), $"kit-explorer-{Environment.ProcessId}");
+                UnitExplorer.Write(m, [photo, other], ["a", "b"], views, ["relu1", "relu3"], folder,
+                    new UnitExplorerOptions(UnitsPerLayer: 1, RegionsPerUnit: 2, MapPhotos: 1, Visualisation: new MaximizationOptions(Steps: 2)));
+                Directory.Delete(folder, recursive: true);
+            },
+            BadOptions =
+            [
+                (m, x) => UnitExplorer.Write(m, [x[0]], ["x"], CandidateViews.Whole(x), ["relu1"], Path.Combine(Path.GetTempPath(), "kit-explorer-bad-options"), new UnitExplorerOptions(UnitsPerLayer: 0)),
+                (m, x) => UnitExplorer.Write(m, [x[0]], ["x"], CandidateViews.Whole(x), ["relu1"], Path.Combine(Path.GetTempPath(), "kit-explorer-bad-options"), new UnitExplorerOptions(MapPhotos: 2)),
+            ],
+        },
+        new("edge detector", "18-sanity-checks", "new EdgeDetector(")
+        {
+            Types = [typeof(EdgeDetector)],
+            OnImages = (m, x) => new EdgeDetector(m).Attribute(x, 0).Dispose(),
+        },
         new("class models", "09-class-models", "ActivationMaximization.ClassModels(")
         {
             Types = [typeof(ActivationMaximization), typeof(InputOptimizer), typeof(Objective)],

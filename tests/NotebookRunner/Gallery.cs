@@ -19,8 +19,12 @@ public static class Gallery
         var runs = NotebookRun.Recorded(artifacts);
         Directory.CreateDirectory(artifacts);
         File.WriteAllText(Path.Combine(artifacts, "summary.md"), Summary(runs));
-        File.WriteAllText(Path.Combine(artifacts, PageFile), Page(runs, DateTime.Now));
+        var explorer = File.Exists(Path.Combine(artifacts, ExplorerPage));
+        File.WriteAllText(Path.Combine(artifacts, PageFile), Page(runs, DateTime.Now, explorer));
     }
+
+    /// <summary>Where notebook 19 writes the unit explorer, relative to the artifacts; the gallery links to it when it is there.</summary>
+    public const string ExplorerPage = "unit-explorer/index.html";
 
     static string Summary(IReadOnlyList<NotebookResult> runs)
     {
@@ -37,7 +41,7 @@ public static class Gallery
     /// (data-loaded, data-failed, data-charts-drawn), for people and for the test. Where a browser does not let a page look
     /// into a frame of a local file, the charts still show but are not counted.
     /// </summary>
-    public static string Page(IReadOnlyList<NotebookResult> runs, DateTime written)
+    public static string Page(IReadOnlyList<NotebookResult> runs, DateTime written, bool explorer = false)
     {
         static string E(string text) => WebUtility.HtmlEncode(text);
         var page = new StringBuilder();
@@ -64,6 +68,8 @@ public static class Gallery
         foreach (var r in runs)
             page.AppendLine($"<li><a href=\"#{E(r.Name)}\">{E(r.Title)}</a> — {r.Seconds:F0} s{(r.Succeeded ? "" : " <span class=\"failed\">failed</span>")}</li>");
         page.AppendLine("</ol></nav>");
+        if (explorer)
+            page.AppendLine($"<p>The unit explorer that notebook 19 wrote: <a href=\"{ExplorerPage}\">{ExplorerPage}</a> (opens offline).</p>");
         foreach (var r in runs)
         {
             page.AppendLine($"<section id=\"{E(r.Name)}\"><h2>{E(r.Title)}</h2>");

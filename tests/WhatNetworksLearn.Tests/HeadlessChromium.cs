@@ -8,8 +8,11 @@ namespace WhatNetworksLearn.Tests;
 /// </summary>
 static class HeadlessChromium
 {
-    /// <summary>The DOM of the page after its scripts ran (frames not included), and what Chromium logged.</summary>
-    public static (string Dom, string Log) DumpDom(string pageFile, string profileFolder)
+    /// <summary>
+    /// The DOM of the page after its scripts ran (frames not included), and what Chromium logged. A
+    /// <paramref name="fragment"/> (such as "#check") is added to the page's address.
+    /// </summary>
+    public static (string Dom, string Log) DumpDom(string pageFile, string profileFolder, string fragment = "")
     {
         var browser = new[] { "chromium", "chromium-browser", "google-chrome" }
             .Select(name => Environment.GetEnvironmentVariable("PATH")!.Split(':').Select(dir => Path.Combine(dir, name)).FirstOrDefault(File.Exists))
@@ -21,7 +24,7 @@ static class HeadlessChromium
                      // No network: every host name fails to resolve and any other request goes to a closed local port.
                      "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
                      "--allow-file-access-from-files", $"--user-data-dir={profileFolder}", "--virtual-time-budget=10000", "--dump-dom",
-                     new Uri(Path.GetFullPath(pageFile)).AbsoluteUri })
+                     new Uri(Path.GetFullPath(pageFile)).AbsoluteUri + fragment })
             start.ArgumentList.Add(argument);
         using var process = Process.Start(start)!;
         var dom = process.StandardOutput.ReadToEndAsync();

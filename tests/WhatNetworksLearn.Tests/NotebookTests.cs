@@ -76,6 +76,11 @@ public class NotebookTests
             "four-images-explained-by-six-methods-magnitudes-each-map-scaled-to-its-own-maximum",
             "grad-cam-of-the-resnet-18-trunk-s-feature-total-on-three-photos",
             "resnet-18-imagenet-grad-cam-guided-grad-cam-and-integrated-gradients-of-the-top-class"],
+        ["18-sanity-checks"] = ["cascading-randomisation-six-maps-of-one-ankle-boot-as-fashion-cnn-s-layers-turn-random-from-the-top",
+            "cascading-randomisation-six-maps-of-one-pullover-as-fashion-cnn-s-layers-turn-random-from-the-top",
+            "rank-correlation-with-the-trained-network-s-map-mean-over-50-images",
+            "resnet-18-imagenet-four-maps-of-the-cat-photo-as-the-layers-turn-random-from-the-top"],
+        ["19-unit-explorer"] = ["the-unit-explorer-s-first-unit-of-each-stage-what-it-looks-for-its-map-its-top-regions-and-their-patterns"],
     };
 
     /// <summary>
@@ -83,7 +88,8 @@ public class NotebookTests
     /// must run and must announce the stand-in on screen.
     /// </summary>
     static readonly HashSet<string> ImageNetNotebooks = ["00-models", "01-occlusion", "06-guided-backprop", "07-class-saliency", "08-saliency-segmentation",
-        "09-class-models", "11-targeted-examples", "14-adversarial-patch", "15-physical-world", "17-grad-cam-and-integrated-gradients"];
+        "09-class-models", "11-targeted-examples", "14-adversarial-patch", "15-physical-world", "17-grad-cam-and-integrated-gradients",
+        "18-sanity-checks"];
 
     const string StandInAnnouncement = "Stand-in weights: the figures are meaningless.";
 

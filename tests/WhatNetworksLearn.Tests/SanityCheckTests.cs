@@ -95,6 +95,27 @@ public sealed class SanityCheckTests : IDisposable
         Assert.True(SynthesisTests.Identical(result.Maps, again.Maps));
     }
 
+    /// <summary>An "explanation" that is 0 everywhere.</summary>
+    sealed class Nothing(VisionModel model) : IAttribution
+    {
+        public VisionModel Model => model;
+        public Tensor Attribute(Tensor pixels, Targets targets) => zeros_like(pixels).cpu();
+    }
+
+    [Fact]
+    public void Maps_that_are_0_everywhere_are_counted_and_correlate_0()
+    {
+        using var result = CascadingRandomization.Run(model,
+            [("nothing", new Nothing(model)), ("image", new TheImage(model))], sample.Images, 0, ["fc2", "conv1"]);
+        for (int s = 0; s <= 2; s++)
+        {
+            Assert.Equal(4, result.EmptyMaps(0, s));
+            Assert.Equal(0, result.EmptyMaps(1, s));
+            Assert.Equal(0.0, result.MeanCorrelation("nothing", s));
+        }
+        Assert.NotEmpty(result.MapsFigure(0, "maps that are 0 everywhere can be drawn").Png);
+    }
+
     [Fact]
     public void Rank_correlation_is_spearmans_with_ties_sharing_their_mean_rank()
     {
@@ -112,6 +133,33 @@ public sealed class SanityCheckTests : IDisposable
     }
 
     [Fact]
+    public void The_edge_detector_is_sobel_by_hand_and_ignores_the_model()
+    {
+        using var scope = NewDisposeScope();
+        // A bright pixel at (10, 10) on black: the Sobel derivatives around it are the kernel's weights.
+        var dot = zeros(1, 1, 28, 28);
+        dot[0, 0, 10, 10] = tensor(1f);
+        var map = new EdgeDetector(model).Attribute(dot, 0);
+        Assert.Equal(new long[] { 1, 1, 28, 28 }, map.shape);
+        Assert.Equal(0f, map[0, 0, 10, 10].item<float>());                      // the centre of the kernels weighs 0
+        Assert.Equal(2f, map[0, 0, 10, 9].item<float>(), 6);                    // beside it: gx = 2, gy = 0
+        Assert.Equal(2f, map[0, 0, 11, 10].item<float>(), 6);                   // below it: gx = 0, gy = 2
+        Assert.Equal(MathF.Sqrt(2), map[0, 0, 9, 9].item<float>(), 6);          // diagonal: gx = gy = 1
+        Assert.Equal(8L, map.gt(0).sum().item<long>());                         // only the 8 neighbours
+        // A vertical step from 0 to 1 between columns 13 and 14: gx = 1 + 2 + 1 on both sides of it, also on the
+        // border rows (replicated), and 0 elsewhere.
+        var step = zeros(1, 1, 28, 28);
+        step[.., .., .., TensorIndex.Slice(14)] = tensor(1f);
+        var edges = new EdgeDetector(model).Attribute(step, Targets.PerImage([3]));
+        var expected = zeros(1, 1, 28, 28);
+        expected[.., .., .., TensorIndex.Slice(13, 15)] = tensor(4f);
+        Assert.True(edges.allclose(expected));
+        // It never runs the model: randomising every layer changes nothing.
+        using (RandomizedLayers.Apply(model, Stages))
+            Assert.True(SynthesisTests.Identical(edges, new EdgeDetector(model).Attribute(step, 0)));
+    }
+
+    [Fact]
     public void Methods_of_another_model_object_and_layers_without_weights_are_refused()
     {
         using var other = FashionCnn.Load(CPU);
@@ -124,6 +172,31 @@ public sealed class SanityCheckTests : IDisposable
         var unknown = Assert.Throws<ArgumentException>(() =>
             CascadingRandomization.Run(model, [("gradient", new UnitGradient(model, ReluBackward.Backprop))], sample.Images, 0, ["fc9"]));
         Assert.Contains("Valid names", unknown.Message);
+    }
+
+    [Fact]
+    public void The_cascade_exercise_puts_back_weights_a_student_left_random()
+    {
+        var before = State();
+        // Right numbers, but the randomisation is never disposed: the model would stay random for the rest of the notebook.
+        Tensor LeavesItRandom(VisionModel m, IAttribution method, Tensor images, Targets targets, string[] stages)
+        {
+            using var scope = NewDisposeScope();
+            var trained = Attributions.PerPixel(method.Attribute(images, targets));
+            var rows = new List<Tensor> { Attributions.RankCorrelation(trained, trained) };
+            for (int s = 1; s <= stages.Length; s++)
+            {
+                var random = RandomizedLayers.Apply(m, stages.Take(s).ToArray(), seed: 0);
+                rows.Add(Attributions.RankCorrelation(Attributions.PerPixel(method.Attribute(images, targets)), trained));
+                if (s < stages.Length)
+                    random.Dispose();
+            }
+            return stack(rows.ToArray()).MoveToOuterDisposeScope();
+        }
+        var result = WhatNetworksLearn.Exercises.SanityCheckExercises.Cascade(LeavesItRandom, model, sample.Images);
+        Assert.Equal(WhatNetworksLearn.Notebook.ExerciseStatus.NotYet, result.Status);
+        Assert.Contains("still had random weights", result.Message);
+        AssertUnchanged(before);
     }
 
     public void Dispose()
