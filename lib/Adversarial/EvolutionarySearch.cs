@@ -12,9 +12,15 @@ public enum GenomeEncoding
 
     /// <summary>
     /// A small image of <see cref="EvolutionOptions.GenomeSize"/> x GenomeSize pixels per channel, enlarged bilinearly to the
-    /// model's size: smooth blobs and stripes, a simple stand-in for the paper's CPPN "regular patterns".
+    /// model's size: smooth blobs and stripes.
     /// </summary>
     LowResolution,
+
+    /// <summary>
+    /// The weights of a small <see cref="Adversarial.Cppn"/> that draws the image (Nguyen et al.'s indirect encoding):
+    /// repeated, symmetric, smooth "regular patterns".
+    /// </summary>
+    Cppn,
 }
 
 /// <summary>
@@ -24,7 +30,7 @@ public enum GenomeEncoding
 /// <param name="Generations">Most generations after the random start (0: the random start only).</param>
 /// <param name="Population">Offspring per generation, all evaluated in one batched forward pass.</param>
 /// <param name="MutationRate">Probability that a gene is mutated in an offspring.</param>
-/// <param name="MutationStrength">Standard deviation of the Gaussian change of a mutated gene (genes are pixel values in [0,1]).</param>
+/// <param name="MutationStrength">Standard deviation of the Gaussian change of a mutated gene (pixel genes lie in [0,1], CPPN weights in ±<see cref="Cppn.WeightLimit"/>).</param>
 /// <param name="Encoding">How a genome becomes an image.</param>
 /// <param name="GenomeSize">Side of the genome image for <see cref="GenomeEncoding.LowResolution"/> (ignored for Direct).</param>
 /// <param name="Goal">The softmax probability of its class at which an elite counts as fooling; the search stops when every class reaches it.</param>
@@ -32,6 +38,9 @@ public enum GenomeEncoding
 public sealed record EvolutionOptions(int Generations = 200, int Population = 100, double MutationRate = 0.1, double MutationStrength = 0.3,
     GenomeEncoding Encoding = GenomeEncoding.Direct, int GenomeSize = 7, double Goal = 0.99, int Seed = 0)
 {
+    /// <summary>The network whose weights are the genome, for <see cref="GenomeEncoding.Cppn"/>.</summary>
+    public Cppn Cppn { get; init; } = new();
+
     public void Validate(InputSpec input)
     {
         if (Generations < 0)
@@ -44,8 +53,21 @@ public sealed record EvolutionOptions(int Generations = 200, int Population = 10
             throw new ArgumentOutOfRangeException(nameof(MutationStrength), $"The mutation strength must be a positive pixel change (e.g. 0.3); got {MutationStrength}.");
         if (Encoding == GenomeEncoding.LowResolution && (GenomeSize < 1 || GenomeSize > Math.Min(input.Height, input.Width)))
             throw new ArgumentOutOfRangeException(nameof(GenomeSize), $"The low-resolution genome must be 1 to {Math.Min(input.Height, input.Width)} pixels wide (the image size); got {GenomeSize}.");
+        if (Encoding == GenomeEncoding.Cppn)
+            Cppn.Validate();
         FoolingImages.CheckGoal(Goal);
     }
+
+    /// <summary>The shape of one genome for a model that takes <paramref name="input"/>.</summary>
+    internal long[] GenomeShape(InputSpec input) => Encoding switch
+    {
+        GenomeEncoding.Direct => [input.Channels, input.Height, input.Width],
+        GenomeEncoding.LowResolution => [input.Channels, GenomeSize, GenomeSize],
+        _ => [Cppn.GenomeLength(input.Channels)],
+    };
+
+    /// <summary>The range every gene is kept in: pixel values, or the CPPN's weights.</summary>
+    internal (double Min, double Max) GeneRange => Encoding == GenomeEncoding.Cppn ? (-Cppn.WeightLimit, Cppn.WeightLimit) : (0, 1);
 }
 
 public static partial class FoolingImages
@@ -67,16 +89,15 @@ public static partial class FoolingImages
         using var noGrad = no_grad();
         var device = model.Device;
         var input = model.Input;
-        long[] genomeShape = options.Encoding == GenomeEncoding.Direct
-            ? [input.Channels, input.Height, input.Width]
-            : [input.Channels, options.GenomeSize, options.GenomeSize];
+        long[] genomeShape = options.GenomeShape(input);
+        var (low, high) = options.GeneRange;
         using var random = new Generator((ulong)options.Seed, device);
         int size = options.Population, niches = classes.Count;
 
         using var mode = model.EvaluationMode();
-        // Generation 0: random genomes; each niche takes the best of them for its class.
-        var start = rand([size, .. genomeShape], generator: random, device: device);
-        var (fitness, best) = NicheFitness(model, Render(start, options.Encoding, input), classes).max(0);
+        // Generation 0: random genomes, uniform over the genes' range; each niche takes the best of them for its class.
+        var start = rand([size, .. genomeShape], generator: random, device: device) * (high - low) + low;
+        var (fitness, best) = NicheFitness(model, Render(start, options, input), classes).max(0);
         var elites = start.index_select(0, best);
         var history = new List<double[]> { ToArray(fitness) };
         var reachedAt = new int?[niches];
@@ -91,7 +112,7 @@ public static partial class FoolingImages
                 var unsolved = fitness.lt(options.Goal).to_type(ScalarType.Float32);
                 var parents = elites.index_select(0, multinomial(unsolved, size, replacement: true, generator: random));
                 var offspring = Mutate(parents, options, random);
-                var (childFitness, bestChild) = NicheFitness(model, Render(offspring, options.Encoding, input), classes).max(0);
+                var (childFitness, bestChild) = NicheFitness(model, Render(offspring, options, input), classes).max(0);
                 var better = childFitness.gt(fitness);
                 var betterGenome = better.reshape([niches, .. genomeShape.Select(_ => 1L)]);
                 elites = where(betterGenome, offspring.index_select(0, bestChild), elites).MoveToOuterDisposeScope();
@@ -103,20 +124,24 @@ public static partial class FoolingImages
             }
         }
         long forwardPasses = (long)size * history.Count;
-        return Result(model, Render(elites, options.Encoding, input), classes, history, reachedAt, options.Goal, forwardPasses);
+        return Result(model, Render(elites, options, input), classes, history, reachedAt, options.Goal, forwardPasses);
     }
 
-    /// <summary>The images the genomes (P x C x h x w) stand for: themselves, or enlarged bilinearly to the model's size.</summary>
-    static Tensor Render(Tensor genomes, GenomeEncoding encoding, InputSpec input) => encoding == GenomeEncoding.Direct
-        ? genomes
-        : nn.functional.interpolate(genomes, [input.Height, input.Width], mode: InterpolationMode.Bilinear, align_corners: false);
+    /// <summary>The images the genomes stand for: themselves, enlarged bilinearly to the model's size, or drawn by their CPPNs.</summary>
+    static Tensor Render(Tensor genomes, EvolutionOptions options, InputSpec input) => options.Encoding switch
+    {
+        GenomeEncoding.Direct => genomes,
+        GenomeEncoding.LowResolution => nn.functional.interpolate(genomes, [input.Height, input.Width], mode: InterpolationMode.Bilinear, align_corners: false),
+        _ => options.Cppn.Render(genomes, input.Channels, input.Height, input.Width),
+    };
 
-    /// <summary>Each gene changes with probability MutationRate by a Gaussian step; values are clamped to [0,1].</summary>
+    /// <summary>Each gene changes with probability MutationRate by a Gaussian step; values are clamped to the genes' range.</summary>
     static Tensor Mutate(Tensor parents, EvolutionOptions options, Generator random)
     {
         var mutated = rand(parents.shape, generator: random, device: parents.device).lt(options.MutationRate);
         var change = randn(parents.shape, generator: random, device: parents.device) * options.MutationStrength;
-        return (parents + change * mutated).clamp(0, 1);
+        var (low, high) = options.GeneRange;
+        return (parents + change * mutated).clamp(low, high);
     }
 
     /// <summary>P x K: the probability of each requested class for each image, one batched forward pass.</summary>

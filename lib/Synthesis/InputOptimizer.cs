@@ -77,6 +77,8 @@ public static class InputOptimizer
         var history = new List<double>(options.Steps);
         using var progress = onStep is null ? ProgressDisplay.Start(options.Label, options.Steps) : null;
         using var capture = new LayerCapture(model, objective.Layers, detach: false);
+        var stepRule = options.StepRule.ForNewRun();
+        using var stepMemory = stepRule as IDisposable;
         for (int step = 0; step < options.Steps; step++)
         {
             using var stepScope = NewDisposeScope();
@@ -90,7 +92,7 @@ public static class InputOptimizer
             history.Add(value);
             using (no_grad())
             {
-                image.Parameters.add_(options.StepRule.Update(gradient));
+                image.Parameters.add_(stepRule.Update(gradient));
                 foreach (var regularizer in options.Regularizers)
                     regularizer.Apply(image.Parameters, step);
             }

@@ -6,6 +6,9 @@ namespace WhatNetworksLearn.Synthesis;
 public interface IStepRule
 {
     Tensor Update(Tensor gradient);
+
+    /// <summary>The rule one run of the loop steps with: a rule with memory (<see cref="Adam"/>) starts a fresh one, which the loop disposes if it can; others are their own.</summary>
+    IStepRule ForNewRun() => this;
 }
 
 /// <summary>Plain gradient ascent: the change is <paramref name="LearningRate"/> times the gradient.</summary>

@@ -226,6 +226,31 @@ public static class Techniques
                     ActivationMaximization.ClassModels(b.Fashion, Enumerable.Range(0, 10).ToList(), new MaximizationOptions(Steps: 100)).Dispose()),
             ],
         },
+        new("feature visualisation", "09-class-models", "FeatureVisualization.Channels(")
+        {
+            Types = [typeof(FeatureVisualization), typeof(FourierImage), typeof(ColorDecorrelation), typeof(Adam)],
+            FromNothing = m =>
+            {
+                foreach (var basis in new[] { ImageBasis.Fourier, ImageBasis.Pixels })   // Adam's memory included
+                    FeatureVisualization.Classes(m, [0, 1], new FeatureVisualizationOptions(Steps: 3, Basis: basis, Pad: 2)).Dispose();
+            },
+            BadOptions =
+            [
+                (m, _) => FeatureVisualization.Classes(m, [0], new FeatureVisualizationOptions(Steps: -1)),
+                (m, _) => FeatureVisualization.Classes(m, [0], new FeatureVisualizationOptions(StepSize: 0)),
+                (m, _) => FeatureVisualization.Classes(m, [0], new FeatureVisualizationOptions(Decay: -1)),
+                (m, _) => FeatureVisualization.Classes(m, [0], new FeatureVisualizationOptions(Pad: -1)),
+                (m, _) => FeatureVisualization.Classes(m, [0], new FeatureVisualizationOptions(Zoom: 1)),
+                (m, _) => FeatureVisualization.Classes(m, [0], new FeatureVisualizationOptions(Degrees: 400)),
+            ],
+            Benchmarks =
+            [
+                new("feature visualisation", "10 steps, one layer4 channel, pixel basis, 224 x 224, ResNet-18 trunk", b => () =>
+                    FeatureVisualization.Channels(b.Trunk, "layer4.1.relu2", [101], new FeatureVisualizationOptions(Steps: 10, Basis: ImageBasis.Pixels)).Dispose()),
+                new("feature visualisation", "10 steps, one layer4 channel, Fourier basis, 224 x 224, ResNet-18 trunk", b => () =>
+                    FeatureVisualization.Channels(b.Trunk, "layer4.1.relu2", [101], new FeatureVisualizationOptions(Steps: 10)).Dispose()),
+            ],
+        },
         new("deepdream", "10-deepdream", "DeepDream.Run(")
         {
             Types = [typeof(DeepDream)],
@@ -282,6 +307,21 @@ public static class Techniques
             [
                 new("fooling images", "evolution, one generation of 100, fashion-cnn", b => () =>
                     FoolingImages.ByEvolution(b.Fashion, Enumerable.Range(0, 10).ToList(), new EvolutionOptions(Generations: 1, Population: 100)).Dispose()),
+            ],
+        },
+        new("fooling images by evolution of a CPPN", "12-fooling-images", "GenomeEncoding.Cppn")
+        {
+            Types = [typeof(Cppn)],
+            FromNothing = m => FoolingImages.ByEvolution(m, [0, 1], new EvolutionOptions(Generations: 2, Population: 4, Encoding: GenomeEncoding.Cppn)).Dispose(),
+            BadOptions =
+            [
+                (m, _) => FoolingImages.ByEvolution(m, [0], new EvolutionOptions(Encoding: GenomeEncoding.Cppn) { Cppn = new Cppn(HiddenLayers: 0) }),
+                (m, _) => FoolingImages.ByEvolution(m, [0], new EvolutionOptions(Encoding: GenomeEncoding.Cppn) { Cppn = new Cppn(WeightLimit: -1) }),
+            ],
+            Benchmarks =
+            [
+                new("fooling images", "evolution, CPPN genome, one generation of 100, fashion-cnn", b => () =>
+                    FoolingImages.ByEvolution(b.Fashion, Enumerable.Range(0, 10).ToList(), new EvolutionOptions(Generations: 1, Population: 100, Encoding: GenomeEncoding.Cppn)).Dispose()),
             ],
         },
         new("one pixel", "13-one-pixel", "new OnePixel(")

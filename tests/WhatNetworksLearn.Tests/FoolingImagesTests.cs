@@ -90,7 +90,7 @@ public class FoolingImagesTests(ITestOutputHelper output)
     public void EvolutionNeverComputesAGradient()
     {
         using var guarded = LinearToy(network => new ForbidGradients(network));
-        foreach (var encoding in new[] { GenomeEncoding.Direct, GenomeEncoding.LowResolution })
+        foreach (var encoding in new[] { GenomeEncoding.Direct, GenomeEncoding.LowResolution, GenomeEncoding.Cppn })
         {
             using var result = FoolingImages.ByEvolution(guarded, [0, 1], new EvolutionOptions(Generations: 5, Population: 8, Encoding: encoding, GenomeSize: 2));
             Assert.Equal(5, result.Steps);
@@ -123,6 +123,40 @@ public class FoolingImagesTests(ITestOutputHelper output)
         Assert.InRange(result.Confidence[0].item<float>(), Sigmoid(0.098), Sigmoid(0.1) + 1e-6);
     }
 
+    /// <summary>
+    /// A two-class model on 1 x 4 x 4 images: the score of class 0 is the sum of the left two columns minus the sum of the
+    /// right two; class 1 always scores 0. The best image is white on the left and black on the right, p = sigmoid(8) ≈ 0.99966;
+    /// a CPPN draws it with one steep sigmoid of x.
+    /// </summary>
+    static VisionModel LeftRightToy()
+    {
+        var linear = nn.Linear(16, 2);
+        using (no_grad())
+        {
+            linear.weight!.zero_();
+            linear.bias!.zero_();
+            linear.weight[0] = tensor(Enumerable.Range(0, 16).Select(i => i % 4 < 2 ? 1f : -1f).ToArray());
+        }
+        return new VisionModel("left-right-toy", "toy", nn.Sequential(("flatten", nn.Flatten()), ("linear", linear)),
+            new InputSpec(1, 4, 4, [0f], [1f]), ["left", "zero"], null, CPU);
+    }
+
+    [Fact]
+    public void CppnEvolutionFindsTheKnownOptimumOfALeftRightModel()
+    {
+        using var model = LeftRightToy();
+        // A goal above the optimum, so that the search runs to the end.
+        using var result = FoolingImages.ByEvolution(model, [0], new EvolutionOptions(Generations: 100, Population: 30, MutationRate: 0.2,
+            MutationStrength: 0.5, Encoding: GenomeEncoding.Cppn, Goal: 0.9999, Seed: 1));
+        Assert.Equal(100, result.Steps);
+        output.WriteLine($"confidence {result.Confidence[0].item<float>():F6}, image {string.Join(" ", Values(result.Images).Select(v => v.ToString("F3")))}");
+        float[] optimum = [.. Enumerable.Range(0, 16).Select(i => i % 4 < 2 ? 1f : 0f)];
+        Assert.Equal(optimum, Values(result.Images.round()));
+        Assert.InRange(result.Confidence[0].item<float>(), Sigmoid(7.5), Sigmoid(8) + 1e-6);
+        AssertConfidencesAreTheModels(model, result);
+        AssertPixelsValid(result);
+    }
+
     [Fact]
     public void GradientAscentFindsTheKnownOptimumOfALinearModel()
     {
@@ -134,15 +168,19 @@ public class FoolingImagesTests(ITestOutputHelper output)
         AssertConfidencesAreTheModels(model, result);
     }
 
-    [Fact]
-    public void EliteConfidenceNeverDecreases()
+    [Theory]
+    [InlineData(GenomeEncoding.Direct)]
+    [InlineData(GenomeEncoding.Cppn)]
+    public void EliteConfidenceNeverDecreases(GenomeEncoding encoding)
     {
         using var model = ModelRegistry.Load("fashion-cnn");
-        using var result = FoolingImages.ByEvolution(model, AllTen, new EvolutionOptions(Generations: 15, Population: 30, Goal: 0.9999, Seed: 3));
+        using var result = FoolingImages.ByEvolution(model, AllTen, new EvolutionOptions(Generations: 15, Population: 30, Encoding: encoding, Goal: 0.9999, Seed: 3));
         for (int step = 1; step < result.History.Count; step++)
             for (int i = 0; i < AllTen.Length; i++)
                 Assert.True(result.History[step][i] >= result.History[step - 1][i], $"class {i} fell at generation {step}");
         Assert.True(result.History[^1].Sum() > result.History[0].Sum(), "15 generations should improve some class");
+        AssertConfidencesAreTheModels(model, result);
+        AssertReachedAtMatchesHistory(result);
     }
 
     [Fact]
@@ -153,7 +191,8 @@ public class FoolingImagesTests(ITestOutputHelper output)
         // Evolution is slow on a loaded test machine: a few classes that it reaches early in the notebook's runs.
         using var smooth = FoolingImages.ByEvolution(model, [0, 1, 8], new EvolutionOptions(Generations: 150, Population: 30, MutationRate: 0.2, Encoding: GenomeEncoding.LowResolution));
         using var direct = FoolingImages.ByEvolution(model, [6, 8], new EvolutionOptions(Generations: 150, Population: 30, MutationRate: 0.05));
-        foreach (var (name, result) in new[] { ("gradient ascent (steps)", gradient), ("evolution, low resolution (generations)", smooth), ("evolution, direct (generations)", direct) })
+        using var cppn = FoolingImages.ByEvolution(model, [0, 1, 5, 8, 9], new EvolutionOptions(Generations: 100, Population: 40, MutationRate: 0.2, MutationStrength: 0.5, Encoding: GenomeEncoding.Cppn));
+        foreach (var (name, result) in new[] { ("gradient ascent (steps)", gradient), ("evolution, low resolution (generations)", smooth), ("evolution, direct (generations)", direct), ("evolution, CPPN (generations)", cppn) })
         {
             output.WriteLine($"{name}: {result.ClassesReached}/{result.Classes.Count} at 99 %, all by {result.AllReachedAt}, per class [{string.Join(", ", result.ReachedAt)}], {result.ForwardPasses} images through the network");
             Assert.Equal(result.Classes.Count, result.ClassesReached);
@@ -177,6 +216,12 @@ public class FoolingImagesTests(ITestOutputHelper output)
         Assert.True(first.Images.eq(second.Images).all().item<bool>());
         using var other = FoolingImages.ByEvolution(model, classes, options with { Seed = 10 });
         Assert.False(first.Images.eq(other.Images).all().item<bool>());
+        var cppn = options with { Encoding = GenomeEncoding.Cppn };
+        using var cppnFirst = FoolingImages.ByEvolution(model, classes, cppn);
+        using var cppnSecond = FoolingImages.ByEvolution(model, classes, cppn);
+        Assert.True(cppnFirst.Images.eq(cppnSecond.Images).all().item<bool>());
+        using var cppnOther = FoolingImages.ByEvolution(model, classes, cppn with { Seed = 10 });
+        Assert.False(cppnFirst.Images.eq(cppnOther.Images).all().item<bool>());
 
         var gradientOptions = new GradientFoolingOptions(Steps: 3, Seed: 9);
         using var a = FoolingImages.ByGradientAscent(model, classes, gradientOptions);
@@ -212,6 +257,8 @@ public class FoolingImagesTests(ITestOutputHelper output)
         Assert.Throws<ArgumentOutOfRangeException>(() => FoolingImages.ByEvolution(model, [0], new EvolutionOptions(MutationStrength: double.NaN)));
         var genome = Assert.Throws<ArgumentOutOfRangeException>(() => FoolingImages.ByEvolution(model, [0], new EvolutionOptions(Encoding: GenomeEncoding.LowResolution, GenomeSize: 5)));
         Assert.Contains("1 to 4", genome.Message);
+        var layout = Assert.Throws<ArgumentOutOfRangeException>(() => FoolingImages.ByEvolution(model, [0], new EvolutionOptions(Encoding: GenomeEncoding.Cppn) { Cppn = new Cppn(HiddenLayers: 0) }));
+        Assert.Contains("at least one hidden layer", layout.Message);
         var goal = Assert.Throws<ArgumentOutOfRangeException>(() => FoolingImages.ByEvolution(model, [0], new EvolutionOptions(Goal: 99)));
         Assert.Contains("between 0 and 1", goal.Message);
         var range = Assert.Throws<ArgumentOutOfRangeException>(() => FoolingImages.ByEvolution(model, [2]));
@@ -231,7 +278,8 @@ public class FoolingImagesTests(ITestOutputHelper output)
         using var direct = FoolingImages.ByEvolution(model, classes, new EvolutionOptions(Generations: 2, Population: 4));
         using var smooth = FoolingImages.ByEvolution(model, classes, new EvolutionOptions(Generations: 1, Population: 3, Encoding: GenomeEncoding.LowResolution, GenomeSize: 14));
         using var gradient = FoolingImages.ByGradientAscent(model, classes, new GradientFoolingOptions(Steps: 2));
-        foreach (var result in new[] { direct, smooth, gradient })
+        using var cppn = FoolingImages.ByEvolution(model, classes, new EvolutionOptions(Generations: 1, Population: 3, Encoding: GenomeEncoding.Cppn));
+        foreach (var result in new[] { direct, smooth, gradient, cppn })
         {
             Assert.Equal(new long[] { 3, 3, 224, 224 }, result.Images.shape);
             Assert.Equal(new long[] { 3 }, result.Confidence.shape);
