@@ -158,6 +158,22 @@ public class NotebookTests
     }
 
     /// <summary>
+    /// Issue 14's rule: every notebook after 00-setup ends with at least three exercises, and its solutions and typical
+    /// mistakes are in notebooks/solutions/, so that the run above checks each exercise in all three states.
+    /// </summary>
+    [Fact]
+    public void Every_notebook_after_setup_has_three_exercises_with_solutions()
+    {
+        foreach (var name in Workspace.Notebooks(Root).Select(path => Path.GetFileNameWithoutExtension(path)!).Where(name => name != "00-setup"))
+        {
+            var cells = JsonNode.Parse(File.ReadAllText(PathOf(name)))!["cells"]!.AsArray();
+            var exercises = Solutions.StudentCells(cells).Select(e => e.Exercise).Distinct().Count();
+            Assert.True(exercises >= 3, $"{name} has {exercises} exercise(s) with a student cell ('// Exercise N'); it needs at least three.");
+            Assert.True(File.Exists(Solutions.FileOf(PathOf(name))), $"{name} has no solutions file ({Solutions.FileOf(PathOf(name))}).");
+        }
+    }
+
+    /// <summary>
     /// A student reruns a notebook again and again in one kernel, which keeps every run's variables alive: the models
     /// and data it loads must be the ones already in memory. 02-filters loads the ImageNet trunk (45 MB of weights) and
     /// fashion-cnn; run three times over, each rerun may add what the kernel itself adds (about 9 MB a rerun even for
