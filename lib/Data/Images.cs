@@ -105,8 +105,8 @@ public static class Images
         return resized.narrow(2, top, height).narrow(3, left, width).clamp(batch.min(), batch.max());
     }
 
-    /// <summary>Bilinear resizing, antialiased when shrinking.</summary>
-    static Tensor Resize(Tensor batch, long height, long width) =>
+    /// <summary>Bilinear resizing of a batch (N x C x H x W), antialiased when shrinking.</summary>
+    internal static Tensor Resize(Tensor batch, long height, long width) =>
         batch.shape[2] == height && batch.shape[3] == width ? batch
             : nn.functional.interpolate(batch, [height, width], mode: InterpolationMode.Bilinear, align_corners: false,
                 antialias: height < batch.shape[2] || width < batch.shape[3]);

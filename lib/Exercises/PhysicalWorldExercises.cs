@@ -41,12 +41,8 @@ public static class PhysicalWorldExercises
             return model.Module.forward(images.to(model.Device)).argmax(1).cpu();
         }
         var expected = photo.Survival(model, clean, adversarial, labels, seed).SurvivalRate;
-        double? answer;
-        try
-        {
-            answer = yours(labels.cpu().clone(), Answers(clean), Answers(photo.Apply(clean, seed)), Answers(adversarial), Answers(photo.Apply(adversarial, seed)));
-        }
-        catch (NotImplementedException) { answer = null; }
+        var answer = Exercise.Attempt(() =>
+            yours(labels.cpu().clone(), Answers(clean), Answers(photo.Apply(clean, seed)), Answers(adversarial), Answers(photo.Apply(adversarial, seed))));
         return Exercise.Check("The survival rate", answer, expected,
             "Count only the examples that could survive: the clean image was classified right, its photo too, and the adversarial image " +
             "fooled the network on screen. Of those, the survivors are the ones whose photo still fools it.", tolerance: 1e-9);

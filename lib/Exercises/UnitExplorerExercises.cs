@@ -33,10 +33,7 @@ public static class UnitExplorerExercises
         using var scan = TopPatches.Scan(model, views, layer);
         var peaks = scan.PeakPerImage();
         var expected = scan.MostSelective(1)[0].Channel;
-        int? answer;
-        try { answer = yours(peaks.clone()); }
-        catch (NotImplementedException) { answer = null; }
-        return Exercise.Check("The most selective unit", answer, expected,
+        return Exercise.Check("The most selective unit", Exercise.Attempt(() => yours(peaks.clone())), expected,
             "For each unit (column), sort its peaks over the photos and divide the largest by the second largest; the unit " +
             "with the largest ratio is the most selective. Skip units that never respond (a largest peak of 0).");
     }

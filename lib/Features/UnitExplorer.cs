@@ -119,7 +119,7 @@ public static class UnitExplorer
         if (scale >= 1)
             return image;
         long height = Math.Max(1, (long)Math.Round(image.shape[1] * scale)), width = Math.Max(1, (long)Math.Round(image.shape[2] * scale));
-        return nn.functional.interpolate(image.unsqueeze(0), [height, width], mode: InterpolationMode.Bilinear, align_corners: false, antialias: true)[0].clamp(0, 1);
+        return Images.Resize(image.unsqueeze(0), height, width)[0].clamp(0, 1);
     }
 
     /// <summary>

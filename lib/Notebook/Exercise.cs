@@ -59,6 +59,22 @@ public static class Exercise
         Check(title, answer, expected, hint, (a, b) => Close(a!.Value, b!.Value, tolerance));
 
     /// <summary>
+    /// The value the student's code returns, or null (not answered yet) while it still throws
+    /// <see cref="NotImplementedException"/>: for checks of a number computed by a method the student writes.
+    /// </summary>
+    public static T? Attempt<T>(Func<T?> yours) where T : struct
+    {
+        try
+        {
+            return yours();
+        }
+        catch (NotImplementedException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
     /// Runs the student's code and compares its tensor with the kit's result on the same inputs, within a relative
     /// tolerance (of the largest value of <paramref name="expected"/>). Code that returns null or throws
     /// <see cref="NotImplementedException"/> is not answered yet; code that throws anything else, or returns a tensor of
