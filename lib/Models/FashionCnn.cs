@@ -12,6 +12,8 @@ namespace WhatNetworksLearn.Models;
 public static class FashionCnn
 {
     public const string Name = "fashion-cnn";
+    /// <summary>The same network adversarially trained at ε = 0.1 (<see cref="Training.FashionCnnTraining"/>), shipped beside it.</summary>
+    public const string RobustName = "fashion-cnn-robust";
     public const string EmbeddingLayer = "relu4";
     /// <summary>Mean and standard deviation of the Fashion-MNIST training pixels.</summary>
     public static readonly InputSpec Input = new(1, 28, 28, [0.2860f], [0.3530f]);

@@ -4,7 +4,20 @@ using System.Text.Json.Serialization;
 namespace WhatNetworksLearn.Models;
 
 /// <summary>One epoch of the training record kept in a model's manifest.</summary>
-public sealed record EpochRecord(int Epoch, double TrainLoss, double TrainAccuracy, double TestAccuracy, double Seconds);
+/// <param name="Epoch">Its number, from 1.</param>
+/// <param name="TrainLoss">Mean loss on the training batches as trained (attacked batches in adversarial training).</param>
+/// <param name="TrainAccuracy">Accuracy on those batches.</param>
+/// <param name="TestAccuracy">Accuracy on the 10,000 test images after the epoch.</param>
+/// <param name="Seconds">The epoch's wall time.</param>
+/// <param name="RobustAccuracy">Adversarial training only: accuracy under PGD-10 on the first held-out test images.</param>
+public sealed record EpochRecord(int Epoch, double TrainLoss, double TrainAccuracy, double TestAccuracy, double Seconds, double? RobustAccuracy = null);
+
+/// <summary>
+/// How an adversarially trained model was trained and how robust it is: the training budget and start, and the
+/// accuracy under attack on all test images, measured by the evaluation command it names.
+/// </summary>
+public sealed record RobustnessRecord(double Epsilon, string Training, string? StartFrom, int KeptEpoch,
+    double? RobustAccuracy = null, string? Evaluation = null);
 
 /// <summary>
 /// The manifest that ships beside a model's weights in data/models/: what the file is, how it was made,
@@ -13,7 +26,7 @@ public sealed record EpochRecord(int Epoch, double TrainLoss, double TrainAccura
 public sealed record ModelManifest(
     string Name, string File, string Sha256, long Bytes, double TestAccuracy, int TestImages, int Epochs, int Seed,
     int BatchSize, double LearningRate, string Command, double TrainingSeconds, string Machine, string TorchSharp,
-    IReadOnlyList<EpochRecord> History)
+    IReadOnlyList<EpochRecord> History, RobustnessRecord? Robustness = null)
 {
     internal static readonly JsonSerializerOptions Json = new()
     {
