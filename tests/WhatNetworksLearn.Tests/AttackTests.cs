@@ -8,7 +8,7 @@ namespace WhatNetworksLearn.Tests;
 public class AttackTests
 {
     static IAttack[] Attacks(VisionModel model, double epsilon) =>
-        [new Fgsm(model, new FgsmOptions(epsilon)), new Pgd(model, new PgdOptions(epsilon, epsilon / 4, 10, Seed: 3))];
+        [new Fgsm(model, new FgsmOptions(epsilon)), new Pgd(model, new PgdOptions(epsilon, epsilon / 4, 10, Seed: 3)), new Apgd(model, new ApgdOptions(epsilon, 10, Seed: 3))];
 
     [Fact]
     public void Fgsm_on_a_linear_model_moves_exactly_the_corner_pixels_by_epsilon()
