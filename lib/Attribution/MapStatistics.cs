@@ -48,6 +48,30 @@ public static class MapStatistics
         return norms == 0 ? double.NaN : (x * y).sum().item<double>() / norms;
     }
 
+    /// <summary>
+    /// How much more of the maps' magnitude lies on the objects than their area would give: the maps' share inside the
+    /// masks over the masks' share of the image, each summed over the images (so large and small objects count by their
+    /// size). 1: no more than chance; 2: twice as dense on the object as on average. Maps and masks are N x H x W (or
+    /// H x W for one image), masks 1 on the object and 0 elsewhere.
+    /// </summary>
+    public static (double Concentration, double ShareOnObject, double ObjectArea) OnObject(Tensor maps, Tensor masks)
+    {
+        if (!maps.shape.SequenceEqual(masks.shape) || maps.dim() is not (2 or 3))
+            throw new ArgumentException($"Maps and masks must both be N x H x W (or H x W) and alike; got [{string.Join(", ", maps.shape)}] and [{string.Join(", ", masks.shape)}].", nameof(masks));
+        using var scope = NewDisposeScope();
+        var magnitude = maps.detach().cpu().abs().to_type(ScalarType.Float64);
+        var mask = masks.detach().cpu().to_type(ScalarType.Float64);
+        var perImage = magnitude.dim() == 2 ? magnitude.unsqueeze(0) : magnitude;
+        var maskPerImage = mask.dim() == 2 ? mask.unsqueeze(0) : mask;
+        var totals = perImage.sum([1, 2]);
+        if (totals.eq(0).any().item<bool>())
+            throw new ArgumentException("A map is zero everywhere, so it has no share anywhere; leave that image out.", nameof(maps));
+        double share = ((perImage * maskPerImage).sum([1, 2]) / totals).sum().item<double>();
+        double area = maskPerImage.mean([1, 2]).sum().item<double>();
+        long images = perImage.shape[0];
+        return (share / area, share / images, area / images);
+    }
+
     static Tensor Magnitudes(Tensor map)
     {
         var values = map.detach().cpu().abs();

@@ -41,12 +41,18 @@ public static class FashionCnn
     /// <summary>The trained model from data/models/, its file checked against the manifest's SHA-256.</summary>
     public static VisionModel Load(Device? device = null) => Load(ShippedWeights.Locate(Name), device);
 
-    /// <summary>The model with weights from a given file (written by TorchSharp's module.save).</summary>
-    public static VisionModel Load(string weightsPath, Device? device = null)
+    /// <summary>The adversarially trained model from data/models/ (<see cref="RobustName"/>), checked like <see cref="Load(Device?)"/>.</summary>
+    public static VisionModel LoadRobust(Device? device = null) => Load(ShippedWeights.Locate(RobustName), device, RobustName);
+
+    /// <summary>The model with weights from a given file (written by TorchSharp's module.save), under the registry name <paramref name="name"/>.</summary>
+    public static VisionModel Load(string weightsPath, Device? device = null, string name = Name)
     {
         var network = Create();
-        WeightFiles.LoadInto(network, weightsPath, Name);
-        return new VisionModel(Name, "Small CNN trained by the kit on Fashion-MNIST (3 conv blocks, 5x5 first-layer filters)",
-            network, Input, Data.FashionMnist.ClassNames, EmbeddingLayer, device);
+        WeightFiles.LoadInto(network, weightsPath, name);
+        return new VisionModel(name, Describe(name), network, Input, Data.FashionMnist.ClassNames, EmbeddingLayer, device);
     }
+
+    internal static string Describe(string name) => name == RobustName
+        ? "fashion-cnn adversarially trained by the kit at ε = 0.1 (L∞): robust, and its gradients look like garments"
+        : "Small CNN trained by the kit on Fashion-MNIST (3 conv blocks, 5x5 first-layer filters)";
 }

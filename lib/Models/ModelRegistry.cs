@@ -24,6 +24,7 @@ public static class ModelRegistry
     public static IReadOnlyList<ModelInfo> Models { get; } =
     [
         new(FashionCnn.Name, "Small CNN trained by the kit on Fashion-MNIST", WeightsSource.Shipped, 10, "1 x 28 x 28"),
+        new(FashionCnn.RobustName, "The same CNN adversarially trained by the kit at ε = 0.1", WeightsSource.Shipped, 10, "1 x 28 x 28"),
         new(TrunkName, "ResNet-18 trained on ImageNet, without its classifier (512 features); from ML.NET's ONNX package", WeightsSource.Package, 0, "3 x 224 x 224"),
         .. TorchVisionModels.Architectures.Select(a => new ModelInfo(a.Name, a.Description, WeightsSource.Download, 1000, "3 x 224 x 224")),
     ];
@@ -49,6 +50,7 @@ public static class ModelRegistry
     static VisionModel LoadNew(string name, Device device) => name switch
     {
         FashionCnn.Name => FashionCnn.Load(device),
+        FashionCnn.RobustName => FashionCnn.LoadRobust(device),
         TrunkName => LoadTrunk(device),
         _ => TorchVisionModels.Load(name, device),
     };

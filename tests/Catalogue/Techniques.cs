@@ -287,6 +287,30 @@ public static class Techniques
                 new("PGD", "100 images, 20 steps, fashion-cnn", b => () => new Pgd(b.Fashion, new PgdOptions(Steps: 20)).Run(b.Garments, b.GarmentLabels).Dispose()),
             ],
         },
+        new("apgd-ce", "20-robust-models", "new Apgd(")
+        {
+            Types = [typeof(Apgd)],
+            OnImages = (m, x) => WithLabels(x, labels => new Apgd(m, new ApgdOptions(Iterations: 2)).Run(x, labels).Dispose()),
+            BadOptions =
+            [
+                (m, x) => WithLabels(x, labels => new Apgd(m, new ApgdOptions(Iterations: 0)).Run(x, labels)),
+                (m, x) => WithLabels(x, labels => new Apgd(m, new ApgdOptions(-0.1)).Run(x, labels)),
+            ],
+            Benchmarks =
+            [
+                new("APGD-CE", "100 images, 20 iterations, fashion-cnn", b => () => new Apgd(b.Fashion, new ApgdOptions(Iterations: 20)).Run(b.Garments, b.GarmentLabels).Dispose()),
+            ],
+        },
+        new("robust accuracy", "20-robust-models", "RobustAccuracy.Evaluate(")
+        {
+            Types = [typeof(RobustAccuracy)],
+            OnImages = (m, x) => WithLabels(x, labels => RobustAccuracy.Evaluate(m, x, labels, new RobustnessOptions(PgdSteps: 1, PgdRestarts: 1, ApgdIterations: 1))),
+            BadOptions =
+            [
+                (m, x) => WithLabels(x, labels => RobustAccuracy.Evaluate(m, x, labels, new RobustnessOptions(PgdRestarts: 0))),
+                (m, x) => WithLabels(x, labels => RobustAccuracy.Evaluate(m, x, labels, new RobustnessOptions(Epsilon: -0.1))),
+            ],
+        },
         new("fooling images by gradient ascent", "12-fooling-images", "FoolingImages.ByGradientAscent(")
         {
             Types = [typeof(FoolingImages)],

@@ -203,7 +203,7 @@ public class ModelTests
     [Fact]
     public void The_registry_lists_its_models_and_explains_unknown_names()
     {
-        Assert.Equal(["fashion-cnn", "resnet18-trunk", "resnet18", "vgg16", "alexnet"], ModelRegistry.Names);
+        Assert.Equal(["fashion-cnn", "fashion-cnn-robust", "resnet18-trunk", "resnet18", "vgg16", "alexnet"], ModelRegistry.Names);
         var error = Assert.Throws<ArgumentException>(() => ModelRegistry.Load("resnet50"));
         Assert.Contains("fashion-cnn, resnet18-trunk, resnet18, vgg16, alexnet", error.Message);
     }

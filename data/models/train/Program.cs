@@ -18,7 +18,7 @@ for (int i = 0; i < args.Length; i++)
     if (args[i] == "--robust")
     {
         name = FashionCnn.RobustName;
-        options = defaults = RobustDefaults();
+        options = defaults = TrainingOptions.RobustFineTuning();
         continue;
     }
     if (i + 1 >= args.Length)
@@ -59,10 +59,6 @@ var manifest = new ModelManifest(
         : null);
 manifest.Write(Path.Combine(folder, name + ".json"));
 Console.WriteLine($"Wrote {weights} ({manifest.Bytes / 1024} KB), test accuracy {manifest.TestAccuracy:P2} (epoch {kept.Epoch}), {manifest.TrainingSeconds} s.");
-
-// fashion-cnn-robust: fine-tuned from the shipped fashion-cnn, adversarially at ε = 0.1, at half the learning rate.
-static TrainingOptions RobustDefaults() =>
-    new(Epochs: 8, LearningRate: 1e-3, Epsilon: 0.1, StartFrom: ShippedWeights.Locate(FashionCnn.Name));
 
 // The options that differ from the defaults, as they would be typed (--out is left out: it does not change the model).
 static string OptionsText(TrainingOptions options, TrainingOptions defaults, string name)
