@@ -81,6 +81,11 @@ public class NotebookTests
             "rank-correlation-with-the-trained-network-s-map-mean-over-50-images",
             "resnet-18-imagenet-four-maps-of-the-cat-photo-as-the-layers-turn-random-from-the-top"],
         ["19-unit-explorer"] = ["the-unit-explorer-s-first-unit-of-each-stage-what-it-looks-for-its-map-its-top-regions-and-their-patterns"],
+        ["20-robust-models"] = ["adversarial-training-of-fashion-cnn-robust-accuracy-per-epoch",
+            "accuracy-under-pgd-10-against-the-budget-eps-100-test-images",
+            "class-saliency-of-fashion-cnn-middle-row-and-fashion-cnn-robust-bottom-row-on-the-same-images",
+            "class-models-of-fashion-cnn-top-and-fashion-cnn-robust-bottom-each-labelled-by-the-other-network",
+            "targeted-pgd-at-eps-0-3-against-fashion-cnn-robust-top-five-rows-and-against-fashion-cnn-bottom-five-labelled-by-the-other-network"],
     };
 
     /// <summary>
