@@ -48,6 +48,22 @@ public static class MapStatistics
         return norms == 0 ? double.NaN : (x * y).sum().item<double>() / norms;
     }
 
+    /// <summary>
+    /// The share of the map's total magnitude that lies inside <paramref name="mask"/> (H x W, 1 inside, 0 outside; a
+    /// soft mask weighs each pixel by its value): how much of a saliency map falls on the object. Compare it with the
+    /// mask's mean, the share a map spread evenly over the image would put there. NaN for a map that is zero everywhere.
+    /// </summary>
+    public static double ShareInside(Tensor map, Tensor mask)
+    {
+        using var scope = NewDisposeScope();
+        var magnitudes = Magnitudes(map).to_type(ScalarType.Float64);
+        if (mask.dim() != 2 || !mask.shape.SequenceEqual(magnitudes.shape))
+            throw new ArgumentException($"The mask must be H x W = {magnitudes.shape[0]} x {magnitudes.shape[1]}, the map's size; got [{string.Join(", ", mask.shape)}]. " +
+                "Prepare the mask as the image was (ObjectMasks.Prepare).", nameof(mask));
+        double total = magnitudes.sum().item<double>();
+        return total == 0 ? double.NaN : (magnitudes * mask.detach().cpu().to_type(ScalarType.Float64)).sum().item<double>() / total;
+    }
+
     static Tensor Magnitudes(Tensor map)
     {
         var values = map.detach().cpu().abs();
