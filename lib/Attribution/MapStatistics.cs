@@ -51,15 +51,24 @@ public static class MapStatistics
     /// <summary>
     /// The share of the map's total magnitude that lies inside <paramref name="mask"/> (H x W, 1 inside, 0 outside; a
     /// soft mask weighs each pixel by its value): how much of a saliency map falls on the object. Compare it with the
-    /// mask's mean, the share a map spread evenly over the image would put there. NaN for a map that is zero everywhere.
+    /// mask's mean, the share a map spread evenly over the image would put there. A coarser map (Grad-CAM's 7 x 7) is
+    /// first enlarged to the mask's size, bilinearly, as the figures draw it over the image. NaN for a map that is zero
+    /// everywhere.
     /// </summary>
     public static double ShareInside(Tensor map, Tensor mask)
     {
+        if (mask.dim() != 2)
+            throw new ArgumentException($"The mask must be H x W; got [{string.Join(", ", mask.shape)}]. Prepare it as the image was (ObjectMasks.Prepare).", nameof(mask));
         using var scope = NewDisposeScope();
-        var magnitudes = Magnitudes(map).to_type(ScalarType.Float64);
-        if (mask.dim() != 2 || !mask.shape.SequenceEqual(magnitudes.shape))
-            throw new ArgumentException($"The mask must be H x W = {magnitudes.shape[0]} x {magnitudes.shape[1]}, the map's size; got [{string.Join(", ", mask.shape)}]. " +
-                "Prepare the mask as the image was (ObjectMasks.Prepare).", nameof(mask));
+        var magnitudes = Magnitudes(map).to_type(ScalarType.Float32);
+        long height = mask.shape[0], width = mask.shape[1];
+        if (magnitudes.shape[0] > height || magnitudes.shape[1] > width
+            || (magnitudes.shape[0] < height && height * magnitudes.shape[1] != width * magnitudes.shape[0]))
+            throw new ArgumentException($"The map ({magnitudes.shape[0]} x {magnitudes.shape[1]}) does not fit the mask ({height} x {width}): " +
+                "it must be the mask's size, or a coarser map of the same shape. Prepare the mask as the image was (ObjectMasks.Prepare).", nameof(mask));
+        if (magnitudes.shape[0] != height)
+            magnitudes = nn.functional.interpolate(magnitudes[TensorIndex.None, TensorIndex.None], [height, width], mode: InterpolationMode.Bilinear, align_corners: false)[0, 0];
+        magnitudes = magnitudes.to_type(ScalarType.Float64);
         double total = magnitudes.sum().item<double>();
         return total == 0 ? double.NaN : (magnitudes * mask.detach().cpu().to_type(ScalarType.Float64)).sum().item<double>() / total;
     }

@@ -30,7 +30,19 @@ public sealed record ObjectMask(string Photo, string Object, string Description,
     {
         double share = ShareOf(map);
         float area = Area;
-        return $"{share:P0} of {what} lies on {Object}, which covers {area:P0} of the image ({share / area:F2} times its share)";
+        return double.IsNaN(share)
+            ? $"{what} is zero everywhere, so none of it lies on {Object} ({area:P0} of the image)"
+            : $"{share:P0} of {what} lies on {Object}, which covers {area:P0} of the image ({share / area:F2} times its share)";
+    }
+
+    /// <summary>The photo (C x H x W, prepared as the mask was) with everything but the object dimmed: what the mask holds, to show beside a map.</summary>
+    public Tensor Over(Tensor photo)
+    {
+        using var scope = NewDisposeScope();
+        var pixels = photo.dim() == 4 && photo.shape[0] == 1 ? photo[0] : photo;
+        if (pixels.dim() != 3 || pixels.shape[1] != Mask.shape[0] || pixels.shape[2] != Mask.shape[1])
+            throw new ArgumentException($"Expected the photo C x {Mask.shape[0]} x {Mask.shape[1]}, prepared as the mask was; got [{string.Join(", ", photo.shape)}].", nameof(photo));
+        return (pixels.detach().cpu() * (0.25f + 0.75f * Mask)).MoveToOuterDisposeScope();
     }
 
     public void Dispose() => Mask.Dispose();

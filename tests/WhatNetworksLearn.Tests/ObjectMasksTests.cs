@@ -82,9 +82,34 @@ public class ObjectMasksTests
         using var map = tensor(new float[,] { { 1, -3 }, { 0, 0 } });
         using var mask = tensor(new float[,] { { 0, 1 }, { 0, 0 } });
         Assert.Equal(0.75, MapStatistics.ShareInside(map, mask), 6);
-        using var wrong = zeros(3, 3);
+        using var wrong = zeros(3, 4);   // neither the map's size nor its shape
+        using var smaller = zeros(1, 1);
+        Assert.Throws<ArgumentException>(() => MapStatistics.ShareInside(map, smaller));
         Assert.Throws<ArgumentException>(() => MapStatistics.ShareInside(map, wrong));
+        // A coarse map is enlarged to the mask first: a 2 x 2 map of its left column over a 4 x 4 mask of the left half.
+        using var coarse = tensor(new float[,] { { 1, 0 }, { 1, 0 } });
+        using var leftHalf = cat([ones(4, 2), zeros(4, 2)], 1);
+        using var rightHalf = 1 - leftHalf;
+        double left = MapStatistics.ShareInside(coarse, leftHalf), right = MapStatistics.ShareInside(coarse, rightHalf);
+        Assert.Equal(1, left + right, 6);
+        Assert.True(left > 0.8, $"{left:P0} of the left column's map on the left half.");
         using var nothing = zeros(2, 2);
         Assert.True(double.IsNaN(MapStatistics.ShareInside(nothing, mask)));
+    }
+
+    [Fact]
+    public void The_summary_compares_the_share_on_the_object_with_its_area_and_says_when_a_map_is_empty()
+    {
+        using var mask = new ObjectMask("toy.png", "the square", "a toy", tensor(new float[,] { { 1, 0 }, { 0, 0 } }));
+        using var map = tensor(new float[,] { { 2, 1 }, { 1, 0 } });
+        Assert.Equal("50% of the map lies on the square, which covers 25% of the image (2.00 times its share)",
+            mask.Summary(map).Replace(" %", "%").Replace('\u00a0', ' '));
+        using var nothing = zeros(2, 2);
+        Assert.Contains("zero everywhere", mask.Summary(nothing));
+        using var photo = ones(3, 2, 2);
+        using var shown = mask.Over(photo);
+        Assert.Equal(new[] { 1f, 0.25f, 0.25f, 0.25f }, shown[0].flatten().data<float>().ToArray());
+        using var wrongSize = ones(3, 4, 4);
+        Assert.Throws<ArgumentException>(() => mask.Over(wrongSize));
     }
 }
