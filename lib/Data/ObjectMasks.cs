@@ -22,6 +22,9 @@ public sealed record ObjectMask(string Photo, string Object, string Description,
     /// <summary>The share of <paramref name="map"/>'s magnitude on the object (<see cref="MapStatistics.ShareInside"/>).</summary>
     public double ShareOf(Tensor map) => MapStatistics.ShareInside(map, Mask);
 
+    /// <summary>The share on the object as a caption: "98 %", or "no map" for a map that is zero everywhere.</summary>
+    public string ShareText(Tensor map) => ShareOf(map) is var share && double.IsNaN(share) ? "no map" : share.ToString("P0");
+
     /// <summary>The IoU of a segmentation (H x W, inside above 0.5) with the object (<see cref="SaliencySegmentation.IntersectionOverUnion"/>).</summary>
     public float IntersectionOverUnion(Tensor segmentation) => SaliencySegmentation.IntersectionOverUnion(segmentation, Mask);
 

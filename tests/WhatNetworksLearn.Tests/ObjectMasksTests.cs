@@ -106,6 +106,8 @@ public class ObjectMasksTests
             mask.Summary(map).Replace(" %", "%").Replace('\u00a0', ' '));
         using var nothing = zeros(2, 2);
         Assert.Contains("zero everywhere", mask.Summary(nothing));
+        Assert.Equal("no map", mask.ShareText(nothing));
+        Assert.Equal(0.5.ToString("P0"), mask.ShareText(map));
         using var photo = ones(3, 2, 2);
         using var shown = mask.Over(photo);
         Assert.Equal(new[] { 1f, 0.25f, 0.25f, 0.25f }, shown[0].flatten().data<float>().ToArray());
