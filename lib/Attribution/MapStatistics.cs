@@ -49,27 +49,54 @@ public static class MapStatistics
     }
 
     /// <summary>
-    /// How much more of the maps' magnitude lies on the objects than their area would give: the maps' share inside the
-    /// masks over the masks' share of the image, each summed over the images (so large and small objects count by their
-    /// size). 1: no more than chance; 2: twice as dense on the object as on average. Maps and masks are N x H x W (or
-    /// H x W for one image), masks 1 on the object and 0 elsewhere.
+    /// The share of the map's total magnitude that lies inside <paramref name="mask"/> (H x W, 1 inside, 0 outside; a
+    /// soft mask weighs each pixel by its value): how much of a saliency map falls on the object. Compare it with the
+    /// mask's mean, the share a map spread evenly over the image would put there. A coarser map (Grad-CAM's 7 x 7) is
+    /// first enlarged to the mask's size, bilinearly, as the figures draw it over the image. NaN for a map that is zero
+    /// everywhere.
+    /// </summary>
+    public static double ShareInside(Tensor map, Tensor mask)
+    {
+        if (mask.dim() != 2)
+            throw new ArgumentException($"The mask must be H x W; got [{string.Join(", ", mask.shape)}]. Prepare it as the image was (ObjectMasks.Prepare).", nameof(mask));
+        using var scope = NewDisposeScope();
+        var magnitudes = Magnitudes(map).to_type(ScalarType.Float32);
+        long height = mask.shape[0], width = mask.shape[1];
+        if (magnitudes.shape[0] > height || magnitudes.shape[1] > width
+            || (magnitudes.shape[0] < height && height * magnitudes.shape[1] != width * magnitudes.shape[0]))
+            throw new ArgumentException($"The map ({magnitudes.shape[0]} x {magnitudes.shape[1]}) does not fit the mask ({height} x {width}): " +
+                "it must be the mask's size, or a coarser map of the same shape. Prepare the mask as the image was (ObjectMasks.Prepare).", nameof(mask));
+        if (magnitudes.shape[0] != height)
+            magnitudes = nn.functional.interpolate(magnitudes[TensorIndex.None, TensorIndex.None], [height, width], mode: InterpolationMode.Bilinear, align_corners: false)[0, 0];
+        magnitudes = magnitudes.to_type(ScalarType.Float64);
+        double total = magnitudes.sum().item<double>();
+        return total == 0 ? double.NaN : (magnitudes * mask.detach().cpu().to_type(ScalarType.Float64)).sum().item<double>() / total;
+    /// <summary>
+    /// How much more of the maps' magnitude lies on the objects than their area would give: the maps' shares inside the
+    /// masks (<see cref="ShareInside"/>) over the masks' shares of the image, each summed over the images (so large and
+    /// small objects count by their size). 1: no more than chance; 2: twice as dense on the object as on average. Maps
+    /// and masks are N x H x W (or H x W for one image), masks 1 on the object and 0 elsewhere.
     /// </summary>
     public static (double Concentration, double ShareOnObject, double ObjectArea) OnObject(Tensor maps, Tensor masks)
     {
         if (!maps.shape.SequenceEqual(masks.shape) || maps.dim() is not (2 or 3))
             throw new ArgumentException($"Maps and masks must both be N x H x W (or H x W) and alike; got [{string.Join(", ", maps.shape)}] and [{string.Join(", ", masks.shape)}].", nameof(masks));
         using var scope = NewDisposeScope();
-        var magnitude = maps.detach().cpu().abs().to_type(ScalarType.Float64);
-        var mask = masks.detach().cpu().to_type(ScalarType.Float64);
-        var perImage = magnitude.dim() == 2 ? magnitude.unsqueeze(0) : magnitude;
-        var maskPerImage = mask.dim() == 2 ? mask.unsqueeze(0) : mask;
-        var totals = perImage.sum([1, 2]);
-        if (totals.eq(0).any().item<bool>())
-            throw new ArgumentException("A map is zero everywhere, so it has no share anywhere; leave that image out.", nameof(maps));
-        double share = ((perImage * maskPerImage).sum([1, 2]) / totals).sum().item<double>();
-        double area = maskPerImage.mean([1, 2]).sum().item<double>();
+        var perImage = maps.dim() == 2 ? maps.unsqueeze(0) : maps;
+        var maskPerImage = masks.dim() == 2 ? masks.unsqueeze(0) : masks;
         long images = perImage.shape[0];
+        double share = 0, area = 0;
+        for (long i = 0; i < images; i++)
+        {
+            double inside = ShareInside(perImage[i], maskPerImage[i]);
+            if (double.IsNaN(inside))
+                throw new ArgumentException($"Map {i} is zero everywhere, so it has no share anywhere; leave that image out.", nameof(maps));
+            share += inside;
+            area += maskPerImage[i].to_type(ScalarType.Float64).mean().item<double>();
+        }
         return (share / area, share / images, area / images);
+    }
+
     }
 
     static Tensor Magnitudes(Tensor map)

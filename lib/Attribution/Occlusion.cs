@@ -40,9 +40,22 @@ public sealed record OcclusionResult(Tensor Probabilities, Tensor PixelMap, floa
     }
 }
 
+/// <summary>What occlusion without a class found for one image (<see cref="Occlusion.RunFeatureChange"/>).</summary>
+/// <param name="Changes">Rows x columns of patch positions: 1 − the cosine similarity of the output with the patch there and the intact output.</param>
+/// <param name="PixelMap">H x W: for each pixel, the mean change over the patch positions that hid it (0 where none did).</param>
+public sealed record FeatureOcclusionResult(Tensor Changes, Tensor PixelMap) : IDisposable
+{
+    public void Dispose()
+    {
+        Changes.Dispose();
+        PixelMap.Dispose();
+    }
+}
+
 /// <summary>
 /// Saliency by occlusion (Zeiler and Fergus): hide one square of the image at a time and watch the probability of
-/// a class. Where hiding drops the probability most, the network was looking.
+/// a class. Where hiding drops the probability most, the network was looking. Without a class (a feature trunk),
+/// <see cref="RunFeatureChange"/> watches how far the whole output moves instead.
 /// </summary>
 public sealed class Occlusion(VisionModel model, OcclusionOptions? options = null) : IAttribution
 {
@@ -55,16 +68,64 @@ public sealed class Occlusion(VisionModel model, OcclusionOptions? options = nul
     {
         model.CheckClass(targetClass);
         using var scope = NewDisposeScope();
+        var pixels = Batch(image);
+        float baseProbability;
+        using (no_grad())
+            baseProbability = ClassProbability(model.Module.forward(pixels), targetClass).item<float>();
+        var (probabilities, pixelMap) = Scan(pixels, output => ClassProbability(output, targetClass), baseProbability);
+        return new OcclusionResult(probabilities.MoveToOuterDisposeScope(), pixelMap.MoveToOuterDisposeScope(), baseProbability, targetClass);
+    }
+
+    /// <summary>
+    /// Occlusion without a class: how far the model's output (its features, flattened per image) moves from the intact
+    /// image's when the patch hides each square, measured as 1 − the cosine similarity of the two outputs. 0: the output
+    /// points the same way as the intact one; 1: it is orthogonal to it (for features that are never negative, such as
+    /// those after a ReLU, the largest possible change). The cosine ignores the output's length, so a patch that only makes
+    /// every feature weaker or stronger by the same factor changes nothing. Works for any model, a feature trunk included.
+    /// </summary>
+    public FeatureOcclusionResult RunFeatureChange(Tensor image)
+    {
+        using var scope = NewDisposeScope();
+        var pixels = Batch(image);
+        Tensor intact;
+        using (no_grad())
+            intact = model.Module.forward(pixels).flatten(1).to_type(ScalarType.Float32);
+        if (!(intact.norm().item<float>() > 0))
+            throw new ArgumentException($"{model.Name}'s output for the intact image is zero everywhere, so it has no direction to move away from: " +
+                "the cosine similarity is undefined. Check the image (an all-black image gives zero features in many networks).", nameof(image));
+        var (changes, pixelMap) = Scan(pixels,
+            output => 1 - nn.functional.cosine_similarity(output.flatten(1).to_type(ScalarType.Float32), intact, dim: 1, eps: 1e-12), 0f);
+        return new FeatureOcclusionResult(changes.MoveToOuterDisposeScope(), pixelMap.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>One image as a checked 1 x C x H x W batch on the model's device, with the options checked against its size.</summary>
+    Tensor Batch(Tensor image)
+    {
         var pixels = image.dim() == 3 ? image.unsqueeze(0) : image;
         model.CheckInput(pixels);
-        pixels = pixels.to(model.Device);
-        long height = pixels.shape[2], width = pixels.shape[3];
-        Options.Validate(height, width);
+        if (pixels.shape[0] != 1)
+            throw new ArgumentException($"Occlusion explains one image at a time; got a batch of {pixels.shape[0]}.", nameof(image));
+        Options.Validate(pixels.shape[2], pixels.shape[3]);
+        return pixels.to(model.Device);
+    }
 
+    static Tensor ClassProbability(Tensor output, int targetClass) =>
+        nn.functional.softmax(output, 1)[.., targetClass].to_type(ScalarType.Float32);
+
+    /// <summary>
+    /// The scan both experiments share: the occluded copies go through the model in batches of
+    /// <see cref="OcclusionOptions.BatchSize"/>, and <paramref name="score"/> turns the model's output for a batch into one
+    /// number per copy. Returns the scores per patch position (rows x columns) and, per pixel, the mean score of the
+    /// positions that hid it (<paramref name="intactScore"/> where no position reached), both on the CPU.
+    /// </summary>
+    (Tensor PerPosition, Tensor PixelMap) Scan(Tensor pixels, Func<Tensor, Tensor> score, float intactScore)
+    {
+        using var scope = NewDisposeScope();
+        long height = pixels.shape[2], width = pixels.shape[3];
         int rows = PositionCount(height, Options.PatchSize, Options.Stride), columns = PositionCount(width, Options.PatchSize, Options.Stride);
         int positions = rows * columns;
-        var probabilities = empty(positions, device: model.Device);
-        var probabilitySum = zeros(height, width, device: model.Device);   // per pixel, over the patches that hid it
+        var scores = empty(positions, device: model.Device);
+        var scoreSum = zeros(height, width, device: model.Device);   // per pixel, over the patches that hid it
         var coverage = zeros(height, width, device: model.Device);
         using (var progress = ProgressDisplay.Start("Occlusion", positions))
         using (no_grad())
@@ -75,20 +136,16 @@ public sealed class Occlusion(VisionModel model, OcclusionOptions? options = nul
                 int size = Math.Min(Options.BatchSize, positions - start);
                 var mask = PatchMasks(height, width, Options.PatchSize, Options.Stride, start, size, model.Device);   // B x H x W
                 var occluded = pixels * (1 - mask.unsqueeze(1)) + Options.Fill * mask.unsqueeze(1);                  // B x C x H x W
-                var p = nn.functional.softmax(model.Module.forward(occluded), 1)[.., targetClass].to_type(ScalarType.Float32);
-                probabilities.narrow(0, start, size).copy_(p);
-                probabilitySum.add_((mask * p.reshape(-1, 1, 1)).sum(dim: 0));   // dim named: a bare 0 would pick the ScalarType overload
+                var s = score(model.Module.forward(occluded));
+                scores.narrow(0, start, size).copy_(s);
+                scoreSum.add_((mask * s.reshape(-1, 1, 1)).sum(dim: 0));   // dim named: a bare 0 would pick the ScalarType overload
                 coverage.add_(mask.sum(dim: 0));
                 progress.Report(start + size);
             }
         }
-        float baseProbability;
-        using (no_grad())
-            baseProbability = nn.functional.softmax(model.Module.forward(pixels), 1)[0, targetClass].to_type(ScalarType.Float32).item<float>();
-        // Pixels no patch position reached (at the right and bottom edges when the stride does not divide evenly) keep the intact probability.
-        var pixelMap = where(coverage.gt(0), probabilitySum / coverage.clamp_min(1), full_like(coverage, baseProbability));
-        return new OcclusionResult(probabilities.reshape(rows, columns).cpu().MoveToOuterDisposeScope(),
-            pixelMap.cpu().MoveToOuterDisposeScope(), baseProbability, targetClass);
+        // Pixels no patch position reached (at the right and bottom edges when the stride does not divide evenly) keep the intact score.
+        var pixelMap = where(coverage.gt(0), scoreSum / coverage.clamp_min(1), full_like(coverage, intactScore));
+        return (scores.reshape(rows, columns).cpu().MoveToOuterDisposeScope(), pixelMap.cpu().MoveToOuterDisposeScope());
     }
 
     /// <summary>

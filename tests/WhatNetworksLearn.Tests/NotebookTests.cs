@@ -16,6 +16,7 @@ public class NotebookTests
             "photos-as-the-resnet-18-trunk-sees-them-224-x-224-with-cosine-similarity-to-the-cat"],
         ["01-occlusion"] = ["occlusion-saliency-the-probability-of-the-predicted-class-as-a-black-patch-slides-over-the-image",
             "occlusion-maps-of-five-classes-with-a-black-patch-middle-row-and-a-grey-patch-bottom-row-red-hiding-it-lowers-the-probability",
+            "occlusion-on-the-cat-with-the-resnet-18-trunk-how-far-a-grey-32-pixel-patch-steps-of-24-moves-its-512-features-as-1-cosine-similarity",
             "occlusion-on-a-photo-with-resnet-18-a-grey-32-pixel-patch-moved-in-steps-of-16"],
         ["02-filters"] = ["first-layer-filters-of-resnet-18-trained-on-imagenet-64-filters-3-x-7-x-7", "first-layer-filters-of-fashion-cnn-32-filters-1-x-5-x-5",
             "fashion-cnn-conv2-6-filters-their-3-x-3-slices-for-the-first-10-input-channels",

@@ -95,4 +95,39 @@ public class OcclusionTests
         Assert.Equal("BatchSize", Assert.Throws<ArgumentOutOfRangeException>(() => new Occlusion(model, new OcclusionOptions(BatchSize: 0)).Run(image, 0)).ParamName);
         Assert.Throws<ArgumentOutOfRangeException>(() => new Occlusion(model, new OcclusionOptions(PatchSize: 2)).Run(image, 5));
     }
+
+    /// <summary>A "feature extractor" whose features are the pixels themselves: 1 x 2 x 2 in, 4 features out.</summary>
+    static VisionModel PixelFeatures() =>
+        new("pixel-features", "toy", nn.Sequential(("flatten", nn.Flatten())), new InputSpec(1, 2, 2, [0f], [1f]), [], null, CPU);
+
+    [Fact]
+    public void The_feature_change_is_one_minus_the_cosine_of_the_covered_and_the_intact_features()
+    {
+        using var model = PixelFeatures();
+        using var image = tensor(new float[] { 0.6f, 0.8f, 0, 0 }).reshape(1, 2, 2);   // features (0.6, 0.8, 0, 0), length 1
+        // Black 1-pixel patch: hiding 0.6 leaves (0, 0.8, 0, 0), cosine 0.64 / 0.8 = 0.8; hiding 0.8 leaves (0.6, 0, 0, 0),
+        // cosine 0.36 / 0.6 = 0.6; hiding a black pixel with black changes nothing.
+        using var black = new Occlusion(model, new OcclusionOptions(PatchSize: 1, Stride: 1, Fill: 0)).RunFeatureChange(image);
+        using var expectedBlack = tensor(new float[,] { { 0.2f, 0.4f }, { 0, 0 } });
+        Assert.True(black.Changes.allclose(expectedBlack, atol: 1e-6), $"got {black.Changes.ToString(TorchSharp.TensorStringStyle.Numpy)}");
+        Assert.True(black.PixelMap.allclose(expectedBlack, atol: 1e-6));
+        // Grey 1-pixel patch on the bottom-left pixel: (0.6, 0.8, 0.5, 0), cosine 1 / sqrt(1.25).
+        using var grey = new Occlusion(model, new OcclusionOptions(PatchSize: 1, Stride: 1, Fill: 0.5f)).RunFeatureChange(image);
+        Assert.Equal(1 - 1 / Math.Sqrt(1.25), grey.Changes[1, 0].item<float>(), 5);
+        // A grey patch over the whole image (one position): (0.5, 0.5, 0.5, 0.5), cosine 0.7 / 1; every pixel gets 0.3.
+        using var whole = new Occlusion(model, new OcclusionOptions(PatchSize: 2, Stride: 1, Fill: 0.5f)).RunFeatureChange(image.unsqueeze(0));
+        Assert.Equal(new long[] { 1, 1 }, whole.Changes.shape);
+        Assert.True(whole.PixelMap.allclose(full(2, 2, 0.3f), atol: 1e-6), $"got {whole.PixelMap.ToString(TorchSharp.TensorStringStyle.Numpy)}");
+    }
+
+    [Fact]
+    public void The_feature_change_refuses_an_image_whose_features_are_all_zero()
+    {
+        using var model = PixelFeatures();
+        using var black = zeros(1, 2, 2);
+        var error = Assert.Throws<ArgumentException>(() => new Occlusion(model, new OcclusionOptions(PatchSize: 1, Stride: 1)).RunFeatureChange(black));
+        Assert.Contains("zero everywhere", error.Message);
+        using var two = rand(2, 1, 2, 2);
+        Assert.Contains("one image at a time", Assert.Throws<ArgumentException>(() => new Occlusion(model, new OcclusionOptions(PatchSize: 1, Stride: 1)).RunFeatureChange(two)).Message);
+    }
 }
