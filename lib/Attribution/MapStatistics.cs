@@ -71,6 +71,8 @@ public static class MapStatistics
         magnitudes = magnitudes.to_type(ScalarType.Float64);
         double total = magnitudes.sum().item<double>();
         return total == 0 ? double.NaN : (magnitudes * mask.detach().cpu().to_type(ScalarType.Float64)).sum().item<double>() / total;
+    }
+
     /// <summary>
     /// How much more of the maps' magnitude lies on the objects than their area would give: the maps' shares inside the
     /// masks (<see cref="ShareInside"/>) over the masks' shares of the image, each summed over the images (so large and
@@ -95,8 +97,6 @@ public static class MapStatistics
             area += maskPerImage[i].to_type(ScalarType.Float64).mean().item<double>();
         }
         return (share / area, share / images, area / images);
-    }
-
     }
 
     static Tensor Magnitudes(Tensor map)
