@@ -251,6 +251,25 @@ public static class Techniques
                     FeatureVisualization.Channels(b.Trunk, "layer4.1.relu2", [101], new FeatureVisualizationOptions(Steps: 10)).Dispose()),
             ],
         },
+        new("feature inversion", "04-embeddings", "FeatureInversion.Reconstruct(")
+        {
+            Types = [typeof(FeatureInversion)],
+            OnImages = (m, x) => FeatureInversion.Reconstruct(m, x, ["relu1", "relu3"], new InversionOptions(Steps: 2)).Dispose(),
+            BadOptions =
+            [
+                (m, x) => FeatureInversion.Reconstruct(m, x, ["relu1"], new InversionOptions(Steps: -1)),
+                (m, x) => FeatureInversion.Reconstruct(m, x, ["relu1"], new InversionOptions(StepSize: 0)),
+                (m, x) => FeatureInversion.Reconstruct(m, x, ["relu1"], new InversionOptions(TvWeight: -1)),
+                (m, x) => FeatureInversion.Reconstruct(m, x, ["relu1"], new InversionOptions(TvExponent: 0.5)),
+                (m, x) => FeatureInversion.Reconstruct(m, x, ["relu1"], new InversionOptions(Start: 2)),
+                (m, x) => FeatureInversion.Reconstruct(m, x, ["relu1"], new InversionOptions(Noise: -0.1)),
+            ],
+            Benchmarks =
+            [
+                new("feature inversion", "10 steps, four depths as one batch, Fourier basis, 224 x 224, ResNet-18 trunk", b => () =>
+                    FeatureInversion.Reconstruct(b.Trunk, b.Cat, ["relu", "layer1", "layer3", "layer4"], new InversionOptions(Steps: 10)).Dispose()),
+            ],
+        },
         new("deepdream", "10-deepdream", "DeepDream.Run(")
         {
             Types = [typeof(DeepDream)],
@@ -309,6 +328,27 @@ public static class Techniques
             [
                 (m, x) => WithLabels(x, labels => RobustAccuracy.Evaluate(m, x, labels, new RobustnessOptions(PgdRestarts: 0))),
                 (m, x) => WithLabels(x, labels => RobustAccuracy.Evaluate(m, x, labels, new RobustnessOptions(Epsilon: -0.1))),
+        new("feature attack", "11-targeted-examples", "new FeatureAttack(")
+        {
+            Types = [typeof(FeatureAttack)],
+            OnImages = (m, x) =>
+            {
+                using var mirrored = x.flip(3);   // the guide: the same images mirrored
+                new FeatureAttack(m, new FeatureAttackOptions(Steps: 1)).Run(x, mirrored).Dispose();
+            },
+            BadOptions =
+            [
+                (m, x) => new FeatureAttack(m, new FeatureAttackOptions(Steps: -1)).Run(x, x),
+                (m, x) => new FeatureAttack(m, new FeatureAttackOptions(Epsilon: -0.01)).Run(x, x),
+                (m, x) => new FeatureAttack(m, new FeatureAttackOptions(StepFraction: 0)).Run(x, x),
+            ],
+            Benchmarks =
+            [
+                new("feature attack", "one photo at four budgets as one batch, 10 steps, 224 x 224, ResNet-18 trunk", b => () =>
+                {
+                    using var mirrored = b.Cat.flip(3);
+                    new FeatureAttack(b.Trunk).Sweep(b.Cat, mirrored, [1.0 / 255, 2.0 / 255, 4.0 / 255, 8.0 / 255]).Dispose();
+                }),
             ],
         },
         new("fooling images by gradient ascent", "12-fooling-images", "FoolingImages.ByGradientAscent(")
