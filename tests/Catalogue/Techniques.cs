@@ -328,6 +328,8 @@ public static class Techniques
             [
                 (m, x) => WithLabels(x, labels => RobustAccuracy.Evaluate(m, x, labels, new RobustnessOptions(PgdRestarts: 0))),
                 (m, x) => WithLabels(x, labels => RobustAccuracy.Evaluate(m, x, labels, new RobustnessOptions(Epsilon: -0.1))),
+            ],
+        },
         new("feature attack", "11-targeted-examples", "new FeatureAttack(")
         {
             Types = [typeof(FeatureAttack)],
