@@ -171,8 +171,8 @@ public static class FeatureInversion
         model.CheckInput(batch);   // shape, size, NaN: the model's own words
         if (batch.shape[0] != 1)
             throw new ArgumentException($"Invert one photo (1 x C x H x W or C x H x W); got {batch.shape[0]} images.", nameof(photo));
-        using (NewDisposeScope())   // the check's temporaries
-            FourierImage.CheckPixels(batch);
+        using (NewDisposeScope())   // the check's temporaries (it reads float32 values; numpy-made photos are often float64)
+            FourierImage.CheckPixels(batch.to(ScalarType.Float32));
         return batch.detach().to(ScalarType.Float32, model.Device);
     }
 

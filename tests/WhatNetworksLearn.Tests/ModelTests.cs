@@ -205,7 +205,7 @@ public class ModelTests
     {
         Assert.Equal(["fashion-cnn", "fashion-cnn-robust", "resnet18-trunk", "resnet18", "vgg16", "alexnet"], ModelRegistry.Names);
         var error = Assert.Throws<ArgumentException>(() => ModelRegistry.Load("resnet50"));
-        Assert.Contains("fashion-cnn, resnet18-trunk, resnet18, vgg16, alexnet", error.Message);
+        Assert.Contains("fashion-cnn, fashion-cnn-robust, resnet18-trunk, resnet18, vgg16, alexnet", error.Message);
     }
 
     /// <summary>Points the kit's download cache at a fresh temporary folder for one test.</summary>
