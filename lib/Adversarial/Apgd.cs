@@ -62,7 +62,7 @@ public sealed class Apgd(VisionModel model, ApgdOptions? options = null) : IAtta
         var goal = AttackSteps.Goal(original, onDevice, targetClass);
         double epsilon = Options.Epsilon;
         var perImage = new long[] { -1, 1, 1, 1 }[..(int)original.dim()];
-        Tensor Project(Tensor x) => minimum(maximum(x, original - epsilon), original + epsilon).clamp(0, 1);
+        Tensor Project(Tensor x) => AttackSteps.Project(x, original, epsilon);
         Tensor PerImage(Tensor values) => values.reshape(perImage);
 
         using var generator = new Generator((ulong)Options.Seed);

@@ -60,6 +60,17 @@ static class AttackSteps
         return SignTowardsGoal(gradient, targetClass).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Back into the L∞ ball of radius <paramref name="epsilon"/> around the original, then into [0,1] (the order keeps
+    /// both constraints). Every L∞ attack's projection, and adversarial training's.
+    /// </summary>
+    public static Tensor Project(Tensor images, Tensor original, double epsilon) =>
+        minimum(maximum(images, original - epsilon), original + epsilon).clamp(0, 1);
+
+    /// <summary><see cref="Project(Tensor, Tensor, double)"/> with a radius per image (broadcast against the images).</summary>
+    public static Tensor Project(Tensor images, Tensor original, Tensor epsilon) =>
+        minimum(maximum(images, original - epsilon), original + epsilon).clamp(0, 1);
+
     /// <summary>The classes the loss is taken against: each image's true label, or the target for every image.</summary>
     public static Tensor Goal(Tensor images, Tensor labels, int? targetClass) =>
         targetClass is int target ? full(images.shape[0], target, ScalarType.Int64, device: images.device) : labels;

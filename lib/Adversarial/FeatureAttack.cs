@@ -121,7 +121,7 @@ public sealed class FeatureAttack(VisionModel model, FeatureAttackOptions? optio
         {
             using var generator = new Generator((ulong)Options.Seed);
             var noise = (rand(original.shape, generator: generator).to(model.Device) * 2 - 1) * epsilon;
-            adversarial = Project(original + noise, original, epsilon);
+            adversarial = AttackSteps.Project(original + noise, original, epsilon);
         }
         var stepSize = epsilon * Options.StepFraction;
         using (var progress = ProgressDisplay.Start("Feature attack", Options.Steps))
@@ -129,7 +129,7 @@ public sealed class FeatureAttack(VisionModel model, FeatureAttackOptions? optio
             {
                 using var stepScope = NewDisposeScope();
                 var gradient = InputGradient.Of(model, adversarial, x => (Features(x) - goal).square().sum(1));
-                adversarial.copy_(Project(adversarial - stepSize * gradient.sign(), original, epsilon));
+                adversarial.copy_(AttackSteps.Project(adversarial - stepSize * gradient.sign(), original, epsilon));
                 progress.Report(step + 1);
             }
         using (no_grad())
@@ -143,8 +143,4 @@ public sealed class FeatureAttack(VisionModel model, FeatureAttackOptions? optio
     }
 
     static Tensor Distance(Tensor a, Tensor b) => (a - b).square().sum(1).sqrt().cpu();
-
-    /// <summary>Back into each image's ε-ball around the original, then into [0,1] (the order keeps both constraints).</summary>
-    static Tensor Project(Tensor images, Tensor original, Tensor epsilon) =>
-        minimum(maximum(images, original - epsilon), original + epsilon).clamp(0, 1);
 }

@@ -91,7 +91,5 @@ public sealed class Pgd(VisionModel model, PgdOptions? options = null) : IAttack
         return AttackSteps.SignTowardsGoal(total, targetClass).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Back into the ε-ball around the original, then into [0,1] (the order keeps both constraints).</summary>
-    Tensor Project(Tensor images, Tensor original) =>
-        minimum(maximum(images, original - Options.Epsilon), original + Options.Epsilon).clamp(0, 1);
+    Tensor Project(Tensor images, Tensor original) => AttackSteps.Project(images, original, Options.Epsilon);
 }

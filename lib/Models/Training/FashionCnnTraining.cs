@@ -128,7 +128,7 @@ public static class FashionCnnTraining
     {
         var start = (images + epsilon * noise).clamp(0, 1);
         var stepped = start + 1.25 * epsilon * lossGradient(start).sign();
-        return minimum(maximum(stepped, images - epsilon), images + epsilon).clamp(0, 1).detach();
+        return AttackSteps.Project(stepped, images, epsilon).detach();
     }
 
     /// <summary>
