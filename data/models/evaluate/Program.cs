@@ -56,14 +56,13 @@ for (int start = 0; start < total; start += Chunk)
         $"PGD-{options.PgdSteps} (step 2.5 ε / steps, random start) × {options.PgdRestarts} starts, then APGD-CE ({options.ApgdIterations} iterations) on what PGD left; an image is robust if no attack broke it",
         $"{RuntimeInformation.OSDescription}, {Environment.ProcessorCount} cores, {Kit.DefaultDevice}", output);
 }
-var result = sum;
 if (name == FashionCnn.RobustName && limit is null && ShippedWeights.Manifest(name) is { Robustness: { } robustness } manifest
     && Math.Abs(robustness.Epsilon - options.Epsilon) < 1e-12)
     (manifest with
     {
         Robustness = robustness with
         {
-            RobustAccuracy = result.RobustAccuracy,
+            RobustAccuracy = sum.RobustAccuracy,
             Evaluation = $"{Command}: worst per image of PGD-{options.PgdSteps} (step 2.5 ε / {options.PgdSteps}) from {options.PgdRestarts} random starts and APGD-CE ({options.ApgdIterations} iterations) on the 10,000 test images",
         },
     }).Write(Path.Combine(ShippedWeights.Folder, name + ".json"));
