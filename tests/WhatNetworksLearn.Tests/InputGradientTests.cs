@@ -66,23 +66,6 @@ public sealed class InputGradientTests : IDisposable
     [MemberData(nameof(GradientTechniques))]
     public void Gives_the_same_result_inside_no_grad_and_from_any_mode_and_leaves_the_mode_as_it_was(string technique)
     {
-        // EOT-PGD's batched random transforms are not bit-for-bit repeatable across CPU threads on every machine (seen on
-        // a 2-core Debian 12 machine): one thread keeps this test about modes and no_grad, not about threads.
-        int threads = get_num_threads();
-        if (technique == "eot-pgd")
-            set_num_threads(1);
-        try
-        {
-            SameResultFromAnyMode(technique);
-        }
-        finally
-        {
-            set_num_threads(threads);
-        }
-    }
-
-    void SameResultFromAnyMode(string technique)
-    {
         var run = Runs[technique];
         using var reference = run(model, images, labels);
         using (no_grad())
