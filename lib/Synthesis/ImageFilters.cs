@@ -24,22 +24,45 @@ public static class ImageFilters
     /// ⌈3σ⌉), the border filled by <paramref name="padding"/>: replicated edge pixels, or a reflection (the radius is
     /// then cut to fit images smaller than the kernel). σ = 0 gives a copy of the images.
     /// </summary>
+    /// <remarks>
+    /// The blur is two matrix products, one per axis, with the border folded into the matrices (<see cref="BlurMatrix"/>),
+    /// not a convolution: oneDNN 3.7's AVX-512 kernel for single-channel convolutions, which a per-channel blur would
+    /// use, returns wrong input gradients at random (environment/README.md, "Problem 3"), and attacks that average
+    /// over a blurred camera take their gradient through this blur.
+    /// </remarks>
     public static Tensor GaussianBlur(Tensor images, double sigma, PaddingModes padding = PaddingModes.Replicate)
     {
         CheckImages(images);
+        if (padding is not (PaddingModes.Replicate or PaddingModes.Reflect))
+            throw new ArgumentException($"The blur fills the border by replicating or reflecting the edge; got {padding}.", nameof(padding));
         using var scope = NewDisposeScope();
         int radius = Radius(sigma);
         if (padding == PaddingModes.Reflect)
             radius = (int)Math.Min(radius, Math.Min(images.shape[2], images.shape[3]) - 1);   // reflection needs the image to be wider than the padding
         if (radius < 1)
             return images.clone().MoveToOuterDisposeScope();
-        long channels = images.shape[1];
         var kernel = Kernel(sigma, radius, images.dtype).to(images.device);
-        var horizontal = kernel.reshape(1, 1, 1, -1).expand(channels, 1, 1, -1);
-        var vertical = kernel.reshape(1, 1, -1, 1).expand(channels, 1, -1, 1);
-        var padded = nn.functional.pad(images, [radius, radius, radius, radius], padding);
-        return nn.functional.conv2d(nn.functional.conv2d(padded, horizontal, groups: channels), vertical, groups: channels)
-            .MoveToOuterDisposeScope();
+        var columns = BlurMatrix(kernel, images.shape[3], padding);   // W x W
+        var rows = BlurMatrix(kernel, images.shape[2], padding);      // H x H
+        return rows.matmul(images.matmul(columns.t())).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The n x n matrix that blurs a line of n pixels with <paramref name="kernel"/> (2r + 1 weights): row j holds the
+    /// weights of output pixel j; a tap that falls outside the line lands on the pixel the border mode repeats there
+    /// (replicate: the nearest edge pixel; reflect: the mirror image without repeating the edge), so its weight adds to
+    /// that pixel and every row still sums to 1.
+    /// </summary>
+    static Tensor BlurMatrix(Tensor kernel, long n, PaddingModes padding)
+    {
+        using var scope = NewDisposeScope();
+        long radius = kernel.shape[0] / 2;
+        var taps = arange(n, device: kernel.device).unsqueeze(1) + arange(-radius, radius + 1, device: kernel.device);   // n x (2r + 1)
+        var source = padding == PaddingModes.Replicate
+            ? taps.clamp(0, n - 1)
+            : where(taps < 0, -taps, where(taps > n - 1, 2 * (n - 1) - taps, taps));
+        return zeros(n, n, dtype: kernel.dtype, device: kernel.device)
+            .scatter_add_(1, source, kernel.expand(n, -1).contiguous()).MoveToOuterDisposeScope();
     }
 
     /// <summary>
