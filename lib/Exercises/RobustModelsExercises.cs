@@ -27,7 +27,7 @@ public static class RobustModelsExercises
         var noise = rand(images.shape, generator: generator) * 2 - 1;
         Func<Tensor, Tensor> lossGradient = x =>
             InputGradient.Of(model, x, input => nn.functional.cross_entropy(model.Module.forward(input), labels, reduction: nn.Reduction.Sum)).cpu();
-        var expected = FashionCnnTraining.FgsmWithRandomStart(lossGradient, images, noise, epsilon);
+        var expected = FashionCnnTraining.AttackFromRandomStart(lossGradient, images, noise, epsilon);
         return Exercise.Implementation($"One adversarial training batch (eps {epsilon})", () => yours(lossGradient, images.clone(), noise.clone(), epsilon), expected,
             "Start at the image moved by ε × noise and clamped to [0, 1]; take ONE step of 1.25 ε in the sign of the loss gradient at that " +
             "start; then pull every pixel back to within ε of the original image, and into [0, 1].", tolerance: 1e-5);

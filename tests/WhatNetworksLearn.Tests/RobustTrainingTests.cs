@@ -48,9 +48,23 @@ public class RobustTrainingTests
         // A gradient of +1 everywhere: the start moves up by 1.25 ε, then the ball cuts it to the image + ε (and [0,1] to 1).
         using var images = tensor(new float[] { 0.5f, 0.95f, 0.0f, 0.3f }).reshape(1, 1, 2, 2);
         using var noise = tensor(new float[] { -1f, 0f, 1f, -0.2f }).reshape(1, 1, 2, 2);
-        using var batch = FashionCnnTraining.FgsmWithRandomStart(x => ones_like(x), images, noise, 0.1);
+        using var batch = FashionCnnTraining.AttackFromRandomStart(x => ones_like(x), images, noise, 0.1);
         // starts 0.4, 0.95, 0.1, 0.28; after the step 0.525, 1.075, 0.225, 0.405; in the ball 0.525, 1.05 -> 1, 0.1, 0.4.
         Assert.True(batch.allclose(tensor(new float[] { 0.525f, 1f, 0.1f, 0.4f }).reshape(1, 1, 2, 2), atol: 1e-6));
+    }
+
+    [Fact]
+    public void Pgd_training_batches_take_k_steps_of_two_and_a_half_epsilon_over_k_each_projected()
+    {
+        // ε = 0.1, 4 iterations: steps of 0.0625. A gradient that points up where the pixel is below 0.45 and down
+        // elsewhere: pixel 0.2 (start 0.15) climbs 0.2125, 0.275, 0.3375 -> 0.3 (the ball), 0.3; pixel 0.6 (start
+        // 0.65) falls 0.5875, 0.525, 0.4625 -> 0.5, 0.5; pixel 0.02 (start −0.08, clamped to 0) climbs 0.0625, 0.125 -> 0.12.
+        using var images = tensor(new float[] { 0.2f, 0.6f, 0.02f }).reshape(1, 1, 1, 3);
+        using var noise = tensor(new float[] { -0.5f, 0.5f, -1f }).reshape(1, 1, 1, 3);
+        var calls = 0;
+        using var batch = FashionCnnTraining.AttackFromRandomStart(x => { calls++; return where(x < 0.45, 1f, -1f); }, images, noise, 0.1, 4);
+        Assert.Equal(4, calls);
+        Assert.True(batch.allclose(tensor(new float[] { 0.3f, 0.5f, 0.12f }).reshape(1, 1, 1, 3), atol: 1e-6), batch.ToString(TorchSharp.TensorStringStyle.Julia));
     }
 
     [Fact]

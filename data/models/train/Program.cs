@@ -29,8 +29,9 @@ for (int i = 0; i < args.Length; i++)
         "--seed" => options with { Seed = int.Parse(args[i + 1]) },
         "--train-limit" => options with { TrainLimit = int.Parse(args[i + 1]) },
         "--check-images" => options with { CheckImages = int.Parse(args[i + 1]) },
+        "--attack-iterations" => options with { AttackIterations = int.Parse(args[i + 1]) },
         "--out" => options,
-        _ => throw new ArgumentException($"Unknown option {args[i]}. Options: --robust, --epochs N, --seed N, --train-limit N, --check-images N, --out FOLDER."),
+        _ => throw new ArgumentException($"Unknown option {args[i]}. Options: --robust, --epochs N, --seed N, --train-limit N, --check-images N, --attack-iterations N, --out FOLDER."),
     };
     if (args[i] == "--out")
         folder = args[i + 1];
@@ -54,7 +55,7 @@ var manifest = new ModelManifest(
     $"{RuntimeInformation.OSDescription}, {Environment.ProcessorCount} cores, {Kit.DefaultDevice}",
     typeof(TorchSharp.torch).Assembly.GetName().Version!.ToString(3), history,
     options.Epsilon is { } epsilon
-        ? new RobustnessRecord(epsilon, "FGSM with a random start, step 1.25 ε (Wong et al. 2020); kept the epoch of best PGD-10 accuracy on "
+        ? new RobustnessRecord(epsilon, options.AttackName + "; kept the epoch of best PGD-10 accuracy on "
             + $"the first {options.CheckImages} test images", options.StartFrom is null ? null : FashionCnn.Name, kept.Epoch)
         : null);
 manifest.Write(Path.Combine(folder, name + ".json"));
@@ -69,5 +70,6 @@ static string OptionsText(TrainingOptions options, TrainingOptions defaults, str
     if (options.Seed != defaults.Seed) parts.Add($"--seed {options.Seed}");
     if (options.TrainLimit is { } limit) parts.Add($"--train-limit {limit}");
     if (options.CheckImages != defaults.CheckImages) parts.Add($"--check-images {options.CheckImages}");
+    if (options.AttackIterations != defaults.AttackIterations) parts.Add($"--attack-iterations {options.AttackIterations}");
     return parts.Count == 0 ? "" : " -- " + string.Join(' ', parts);
 }

@@ -19,9 +19,18 @@ namespace WhatNetworksLearn.Models.Training;
 /// </param>
 /// <param name="StartFrom">Weights (TorchSharp's module.save format) to fine-tune from instead of a random start.</param>
 /// <param name="CheckImages">Test images on which each adversarial epoch measures PGD-10 accuracy to pick the epoch kept.</param>
+/// <param name="AttackIterations">
+/// With <paramref name="Epsilon"/>: 1 attacks each batch with FGSM from a random start (step 1.25 ε, Wong et al. 2020);
+/// k &gt; 1 with PGD-k from a random start (step 2.5 ε / k, Madry et al. 2018), k + 1 passes per batch instead of 2.
+/// </param>
 public sealed record TrainingOptions(int Epochs = 10, int BatchSize = 128, double LearningRate = 2e-3, int Seed = 1, int? TrainLimit = null,
-    double? Epsilon = null, string? StartFrom = null, int CheckImages = 1000)
+    double? Epsilon = null, string? StartFrom = null, int CheckImages = 1000, int AttackIterations = 1)
 {
+    /// <summary>The attack each training batch meets, in words (for the manifest).</summary>
+    public string AttackName => AttackIterations == 1
+        ? "FGSM with a random start, step 1.25 ε (Wong et al. 2020)"
+        : $"PGD-{AttackIterations} with a random start, step 2.5 ε / {AttackIterations} (Madry et al. 2018)";
+
     /// <summary>
     /// The settings that made fashion-cnn-robust: the shipped fashion-cnn fine-tuned adversarially at ε = 0.1 for 15
     /// epochs at half the learning rate.
@@ -56,6 +65,8 @@ public static class FashionCnnTraining
         device ??= Kit.DefaultDevice;
         if (options.Epsilon is { } budget)
             AttackSteps.CheckPixelAmount(budget, nameof(options.Epsilon), "The training budget ε");
+        if (options.AttackIterations < 1)
+            throw new ArgumentOutOfRangeException(nameof(options.AttackIterations), $"The training attack needs at least 1 iteration; got {options.AttackIterations}.");
         manual_seed(options.Seed);
         var generator = new Generator((ulong)options.Seed);
         var network = FashionCnn.Create();
@@ -89,7 +100,7 @@ public static class FashionCnnTraining
                 if (options.Epsilon is { } epsilon)
                 {
                     var noise = (rand(images.shape, generator: generator) * 2 - 1).to(device);
-                    images = FgsmWithRandomStart(TrainingLossGradient(model, labels), images, noise, epsilon);
+                    images = AttackFromRandomStart(TrainingLossGradient(model, labels), images, noise, epsilon, options.AttackIterations);
                 }
                 optimizer.zero_grad();
                 var scores = model.forward(images);
@@ -121,14 +132,17 @@ public static class FashionCnnTraining
     }
 
     /// <summary>
-    /// One FGSM step of 1.25 ε from a random point of the ε-ball (Wong et al., 2020), kept in the ball and in [0,1]:
-    /// the start is the image moved by ε times <paramref name="noise"/> (uniform in [−1, 1]) and clamped to [0,1].
+    /// The training batch's attack, kept in the ε-ball and in [0,1], from a random point of the ball: the image moved
+    /// by ε times <paramref name="noise"/> (uniform in [−1, 1]) and clamped to [0,1]. One iteration is one FGSM step of
+    /// 1.25 ε (Wong et al., 2020); k iterations are k signed-gradient steps of 2.5 ε / k, each projected (PGD).
     /// </summary>
-    internal static Tensor FgsmWithRandomStart(Func<Tensor, Tensor> lossGradient, Tensor images, Tensor noise, double epsilon)
+    internal static Tensor AttackFromRandomStart(Func<Tensor, Tensor> lossGradient, Tensor images, Tensor noise, double epsilon, int iterations = 1)
     {
-        var start = (images + epsilon * noise).clamp(0, 1);
-        var stepped = start + 1.25 * epsilon * lossGradient(start).sign();
-        return AttackSteps.Project(stepped, images, epsilon).detach();
+        double step = iterations == 1 ? 1.25 * epsilon : 2.5 * epsilon / iterations;
+        var attacked = (images + epsilon * noise).clamp(0, 1);
+        for (int i = 0; i < iterations; i++)
+            attacked = AttackSteps.Project(attacked + step * lossGradient(attacked).sign(), images, epsilon).detach();
+        return attacked;
     }
 
     /// <summary>
