@@ -42,8 +42,8 @@ public static class UnitExplorerExercises
     static readonly string[] LayerChoices = ["a", "b", "c", "d"];
 
     /// <summary>
-    /// Exercise 3: in which of the explorer's four layers (a to d, shallow to deep) the top regions are largest,
-    /// predicted before looking.
+    /// Exercise 3: in which of the explorer's four layers (a to d, shallow to deep) the top regions are largest
+    /// (<see cref="ExplorerRegion.Side"/>, at the network's scale), predicted before looking.
     /// </summary>
     public static ExerciseResult LargestRegions(string? prediction, UnitExplorerPage page)
     {
@@ -59,7 +59,7 @@ public static class UnitExplorerExercises
         }).ToList();
         var outcome = LayerChoices[medians.IndexOf(medians.Max())];
         return Exercise.Prediction(title, prediction, outcome,
-            "The median side of the top regions, in the photos' own pixels: " +
+            "The median side of the top regions, in pixels of the photos as the network sees them (shorter side 224 for ResNet-18): " +
             string.Join(", ", page.Layers.Select((l, i) => $"{l} {medians[i]} px")) + ". A region is the receptive field of one position " +
             "of the layer: every convolution and pooling below it widens the window a unit sees (notebook 05), so a unit deep in the " +
             "network looks at a large part of the photo and a unit of the first stage at a small patch of texture or edge.");

@@ -49,6 +49,12 @@ public sealed record OptimizationStep(int Step, double Objective, Tensor Values,
 /// <param name="Objective">The objective at each step taken (mean over the images), measured on the forward pass that gave that step's gradient.</param>
 public sealed record SynthesisResult(Tensor Images, IReadOnlyList<double> Objective) : IDisposable
 {
+    /// <summary>
+    /// The objective of each image of the forward pass at each step taken (the mean over them is <see cref="Objective"/>):
+    /// where several images are optimised together, whether each one's rose (<see cref="ObjectiveRise"/>). Empty when not recorded.
+    /// </summary>
+    public IReadOnlyList<double[]> ObjectivePerImage { get; init; } = [];
+
     public void Dispose() => Images.Dispose();
 }
 
@@ -75,6 +81,7 @@ public static class InputOptimizer
         using var seeded = random is null ? new Generator((ulong)options.Seed) : null;
         random ??= seeded!;
         var history = new List<double>(options.Steps);
+        var perImage = new List<double[]>(options.Steps);
         using var progress = onStep is null ? ProgressDisplay.Start(options.Label, options.Steps) : null;
         using var capture = new LayerCapture(model, objective.Layers, detach: false);
         var stepRule = options.StepRule.ForNewRun();
@@ -90,6 +97,7 @@ public static class InputOptimizer
             if (options.StopWhen?.Invoke(state) == true)
                 break;
             history.Add(value);
+            perImage.Add(values.detach().to_type(ScalarType.Float64).cpu().data<double>().ToArray());
             using (no_grad())
             {
                 image.Parameters.add_(stepRule.Update(gradient));
@@ -102,7 +110,7 @@ public static class InputOptimizer
                 onStep(state);
         }
         using var noGrad = no_grad();
-        return new SynthesisResult(image.Render(image.Parameters).detach().cpu().clone().MoveToOuterDisposeScope(), history);
+        return new SynthesisResult(image.Render(image.Parameters).detach().cpu().clone().MoveToOuterDisposeScope(), history) { ObjectivePerImage = perImage };
     }
 
     /// <summary>The objective's value for each image of <paramref name="pixels"/> (N x C x H x W, no transforms), without gradients, on the CPU.</summary>

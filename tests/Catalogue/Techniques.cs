@@ -201,7 +201,7 @@ public static class Techniques
                 using var views = CandidateViews.Of(m, [photo, other], [28]);
                 var folder = Path.Combine(Path.GetTempPath(), $"kit-explorer-{Environment.ProcessId}");
                 UnitExplorer.Write(m, [photo, other], ["a", "b"], views, ["relu1", "relu3"], folder,
-                    new UnitExplorerOptions(UnitsPerLayer: 1, RegionsPerUnit: 2, MapPhotos: 1, Visualisation: new MaximizationOptions(Steps: 2)));
+                    new UnitExplorerOptions(UnitsPerLayer: 1, RegionsPerUnit: 2, MapPhotos: 1, Visualisation: new FeatureVisualizationOptions(Steps: 2)));
                 Directory.Delete(folder, recursive: true);
             },
             BadOptions =

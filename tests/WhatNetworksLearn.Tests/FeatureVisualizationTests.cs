@@ -313,6 +313,41 @@ public class FeatureVisualizationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void An_objective_rose_only_when_its_last_steps_are_clearly_above_its_first()
+    {
+        Assert.True(ObjectiveRise.Of([0, 1, 2, 3, 4, 5, 6, 7]).Rose);
+        var flat = ObjectiveRise.Of([0, 0, 0, 0, 0, 0, 0, 0]);
+        Assert.Equal((0.0, 0.0, false), (flat.Start, flat.End, flat.Rose));
+        Assert.False(ObjectiveRise.Of([10, 9, 11, 10, 9.5, 10.5, 10, 10.2]).Rose);   // wobbles about its start
+        Assert.False(ObjectiveRise.Of([5, 4, 3, 2]).Rose);
+        Assert.Equal(6.5, ObjectiveRise.Of([0, 1, 2, 3, 4, 5, 6, 7]).End);   // the mean of the last quarter
+        Assert.Throws<ArgumentException>(() => ObjectiveRise.Of([]));
+    }
+
+    /// <summary>
+    /// A channel behind a ReLU that is silent on the start everywhere has no gradient (issue 19): its image stays the
+    /// start and the per-image history says that its objective did not rise, while a live channel's did.
+    /// </summary>
+    [Fact]
+    public void A_channel_silent_on_the_start_does_not_rise_and_the_history_says_so()
+    {
+        var conv = nn.Conv2d(1, 2, 1);
+        using (no_grad())
+        {
+            conv.weight!.copy_(tensor(new[] { 1f, 1f }).reshape(2, 1, 1, 1));
+            conv.bias!.copy_(tensor(new[] { -2f, 0f }));   // channel 0 needs pixels above 2: it never fires on [0,1]
+        }
+        using var model = new VisionModel("toy", "toy", nn.Sequential(("conv", conv), ("relu", nn.ReLU())), new InputSpec(1, 16, 16, [0f], [1f]), [], null, CPU);
+        using var result = FeatureVisualization.Channels(model, "relu", [0, 1], new FeatureVisualizationOptions(Steps: 8, Pad: 2) { StartNoise = 0.1 });
+        Assert.Equal(8, result.ObjectivePerImage.Count);
+        Assert.All(result.ObjectivePerImage, step => Assert.Equal(2, step.Length));
+        var rises = ObjectiveRise.PerImage(result);
+        Assert.False(rises[0].Rose);
+        Assert.True(rises[1].Rose, $"channel 1 went from {rises[1].Start} to {rises[1].End}");
+        Assert.Equal(result.Objective[3], result.ObjectivePerImage[3].Average(), 6);
+    }
+
+    [Fact]
     public void Bad_settings_are_refused_with_reasons()
     {
         using var model = SynthesisTests.SmallCnn();
@@ -321,6 +356,7 @@ public class FeatureVisualizationTests(ITestOutputHelper output)
         Assert.Throws<ArgumentOutOfRangeException>(() => FeatureVisualization.Channels(model, "conv2", [0], new FeatureVisualizationOptions(Decay: -1)));
         Assert.Throws<ArgumentOutOfRangeException>(() => FeatureVisualization.Channels(model, "conv2", [0], new FeatureVisualizationOptions(Zoom: 1)));
         Assert.Throws<ArgumentOutOfRangeException>(() => FeatureVisualization.Channels(model, "conv2", [0], new FeatureVisualizationOptions(Degrees: 400)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => FeatureVisualization.Channels(model, "conv2", [0], new FeatureVisualizationOptions { StartNoise = -0.1 }));
         Assert.Contains("Valid names", Assert.Throws<ArgumentException>(() => FeatureVisualization.Channels(model, "layer9", [0])).Message);
         Assert.Contains("no channel 32", Assert.Throws<ArgumentOutOfRangeException>(() => FeatureVisualization.Channels(model, "conv2", [32], new FeatureVisualizationOptions(Steps: 1))).Message);
         Assert.Contains("[0,1]", Assert.Throws<ArgumentException>(() => FourierImage.FromPixels(full(1, 3, 4, 4, 2f))).Message);
