@@ -45,6 +45,21 @@ public class ExerciseTests
     }
 
     [Fact]
+    public void Progress_bars_are_silent_inside_a_silence_nested_or_not_and_only_there()
+    {
+        Assert.False(ProgressDisplay.IsSilenced);
+        using (ProgressDisplay.Silence())
+        {
+            Assert.True(ProgressDisplay.IsSilenced);
+            var inner = ProgressDisplay.Silence();
+            inner.Dispose();
+            inner.Dispose();   // twice: still counts once
+            Assert.True(ProgressDisplay.IsSilenced);
+        }
+        Assert.False(ProgressDisplay.IsSilenced);
+    }
+
+    [Fact]
     public void A_prediction_is_judged_against_the_run_and_explained_either_way()
     {
         Assert.Equal(ExerciseStatus.NotAnswered, Exercise.Prediction("p", null, "c", "because").Status);
