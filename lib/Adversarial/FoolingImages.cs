@@ -66,6 +66,31 @@ public sealed record FoolingResult(Tensor Images, Tensor Confidence, IReadOnlyLi
 public static partial class FoolingImages
 {
     /// <summary>
+    /// K x <paramref name="classCount"/>: Pearson's correlation of each of the K <paramref name="fooling"/> images
+    /// (K x C x H x W) with the mean image of each class over labelled <paramref name="images"/> (N x C x H x W, class
+    /// indices <paramref name="labels"/>). Says whether a fooling image looks, pixel by pixel, more like the average garment
+    /// of its own class than like the others: a measure of "brighter where the class's garments usually are". NaN for a
+    /// constant image or a class without images.
+    /// </summary>
+    public static Tensor CorrelationWithClassMeans(Tensor fooling, Tensor images, Tensor labels, int classCount)
+    {
+        if (fooling.dim() != 4 || images.dim() != 4 || !fooling.shape.Skip(1).SequenceEqual(images.shape.Skip(1)) || labels.shape[0] != images.shape[0])
+            throw new ArgumentException($"Expected fooling images K x C x H x W and labelled images N x C x H x W of the same size with N labels; got " +
+                $"[{string.Join(", ", fooling.shape)}], [{string.Join(", ", images.shape)}] and {labels.shape[0]} labels.", nameof(images));
+        using var scope = NewDisposeScope();
+        var flat = images.detach().cpu().flatten(1).to_type(ScalarType.Float64);
+        var onehot = nn.functional.one_hot(labels.detach().cpu().to_type(ScalarType.Int64), classCount).to_type(ScalarType.Float64);   // N x classes
+        var means = onehot.t().matmul(flat) / onehot.sum(dim: 0).unsqueeze(1);                                                              // classes x D
+        Tensor Standardised(Tensor rows)
+        {
+            var centred = rows - rows.mean([1], keepdim: true);
+            return centred / centred.norm(1, keepdim: true);
+        }
+        var correlation = Standardised(fooling.detach().cpu().flatten(1).to_type(ScalarType.Float64)).matmul(Standardised(means).t());
+        return correlation.to_type(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// One fooling image per class by gradient ascent: start from uniform noise and raise the unnormalised score of the
     /// image's class with normalised gradient steps (the shared <see cref="InputOptimizer"/> loop), stopping as soon as
     /// every image reaches the goal. A high score pushes the softmax of that class towards 1.

@@ -35,20 +35,29 @@ public static class Attributions
     }
     /// <summary>
     /// Spearman's rank correlation of two maps per image: <paramref name="a"/> and <paramref name="b"/> are N x … (one
-    /// map per image, any shape after the first dimension), the result is N values in [−1, 1]. Each map's values are
-    /// replaced by their ranks, tied values sharing the mean of their ranks (many pixels of a guided-backpropagation or
-    /// Grad-CAM map are exactly 0), and the ranks are correlated (Pearson). Only the order of the values matters, not
-    /// their scale. A constant map has no order: its correlation is 0. Notebook 18.
+    /// map per image, any shape after the first dimension), the result is N values in [−1, 1]. Only the pixels where
+    /// either map is non-zero take part: where both are exactly 0 (the background of a guided-backpropagation,
+    /// Integrated Gradients or edge map, often half the image) the two maps agree only because neither says anything,
+    /// and counting those shared ties would push ρ towards 1. On the pixels that take part, each map's values are
+    /// replaced by their ranks, tied values sharing the mean of their ranks, and the ranks are correlated (Pearson).
+    /// Only the order of the values matters, not their scale. A map that is constant on those pixels (or two maps
+    /// that are 0 everywhere) has no order: its correlation is 0. Notebooks 17 and 18.
     /// </summary>
     public static Tensor RankCorrelation(Tensor a, Tensor b)
     {
         if (a.dim() < 2 || !a.shape.SequenceEqual(b.shape))
             throw new ArgumentException($"Expected two batches of maps of one shape N x H x W; got [{string.Join(", ", a.shape)}] and [{string.Join(", ", b.shape)}].", nameof(b));
         using var scope = NewDisposeScope();
-        var ra = Ranks(a.detach().cpu().flatten(1));
-        var rb = Ranks(b.detach().cpu().flatten(1));
-        ra = ra - ra.mean([1], keepdim: true);
-        rb = rb - rb.mean([1], keepdim: true);
+        var rowsA = a.detach().cpu().flatten(1).to_type(ScalarType.Float64);
+        var rowsB = b.detach().cpu().flatten(1).to_type(ScalarType.Float64);
+        var taking = rowsA.ne(0).logical_or(rowsB.ne(0));                      // N x P: the pixels that take part
+        var count = taking.sum(1, keepdim: true).to_type(ScalarType.Float64);  // N x 1
+        var weight = taking.to_type(ScalarType.Float64);
+        // Pixels left out become +∞: they sort after every value that takes part, so those keep the ranks 0 … count − 1
+        // they have among themselves; their mean rank is (count − 1) / 2, and the left-out ones are zeroed after centring.
+        Tensor Centred(Tensor rows) => (Ranks(where(taking, rows, full_like(rows, double.PositiveInfinity))) - (count - 1) / 2) * weight;
+        var ra = Centred(rowsA);
+        var rb = Centred(rowsB);
         var spread = ((ra * ra).sum(1) * (rb * rb).sum(1)).sqrt();
         var correlation = (ra * rb).sum(1) / spread.clamp_min(1e-300);
         return where(spread.gt(0), correlation, zeros_like(correlation)).to_type(ScalarType.Float32).MoveToOuterDisposeScope();
@@ -57,7 +66,7 @@ public static class Attributions
     /// <summary>The rank of each value in its row, from 0, ties sharing the mean of their ranks (float64).</summary>
     static Tensor Ranks(Tensor rows)
     {
-        var values = rows.to_type(ScalarType.Float64).contiguous();
+        var values = rows.to_type(ScalarType.Float64).contiguous();   // +∞ allowed: it ranks after every finite value
         var sorted = values.sort(1).Values.contiguous();
         var below = searchsorted(sorted, values, right: false).to_type(ScalarType.Float64);   // values smaller than this one
         var upTo = searchsorted(sorted, values, right: true).to_type(ScalarType.Float64);     // values not larger

@@ -167,6 +167,36 @@ public sealed class Occlusion(VisionModel model, OcclusionOptions? options = nul
         return stack(maps).unsqueeze(1).expand(-1, pixels.shape[1], -1, -1).contiguous().MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// H x W: the values of <paramref name="perPosition"/> (rows x columns of patch positions, as
+    /// <see cref="OcclusionResult.Probabilities"/> or <see cref="FeatureOcclusionResult.Changes"/>) on the image's own
+    /// grid, so that a figure of them lines up with the image. Each position's value lands on the pixel at the patch's
+    /// centre (row top + ⌊patch / 2⌋, column left + ⌊patch / 2⌋) and fills the stride × stride block of pixels around it,
+    /// so the blocks of neighbouring positions tile the image without overlap. Pixels that no patch is centred near (a
+    /// border about half a patch wide) are NaN: no value was measured there, and <see cref="Rendering.Plot.HeatMap"/>
+    /// draws them grey.
+    /// </summary>
+    public Tensor OnImageGrid(Tensor perPosition, long height, long width) => OnImageGrid(perPosition, height, width, Options.PatchSize, Options.Stride);
+
+    internal static Tensor OnImageGrid(Tensor perPosition, long height, long width, int patch, int stride)
+    {
+        int rows = PositionCount(height, patch, stride), columns = PositionCount(width, patch, stride);
+        if (perPosition.dim() != 2 || perPosition.shape[0] != rows || perPosition.shape[1] != columns)
+            throw new ArgumentException($"Expected {rows} x {columns} values, one per patch position of a {patch}-pixel patch moved by {stride} over " +
+                $"{height} x {width} pixels; got [{string.Join(", ", perPosition.shape)}].", nameof(perPosition));
+        using var scope = NewDisposeScope();
+        // The position whose block holds pixel y: its centre r·stride + ⌊patch/2⌋ lies within [y − ⌊stride/2⌋, y − ⌊stride/2⌋ + stride).
+        Tensor Position(long size) => (arange(size) - patch / 2 + stride / 2).div(stride, rounding_mode: RoundingMode.floor);
+        var row = Position(height);
+        var column = Position(width);
+        var rowInside = row.ge(0).logical_and(row.lt(rows));
+        var columnInside = column.ge(0).logical_and(column.lt(columns));
+        var values = perPosition.detach().cpu().to_type(ScalarType.Float32)
+            .index_select(0, row.clamp(0, rows - 1)).index_select(1, column.clamp(0, columns - 1));
+        var inside = rowInside.unsqueeze(1).logical_and(columnInside.unsqueeze(0));
+        return where(inside, values, full_like(values, float.NaN)).MoveToOuterDisposeScope();
+    }
+
     internal static int PositionCount(long size, int patch, int stride) => (int)((size - patch) / stride + 1);
 
     /// <summary>

@@ -8,7 +8,8 @@ namespace WhatNetworksLearn.Exercises;
 
 /// <summary>
 /// The checks of notebook 01-occlusion's exercises. Each computes the expected answer with the kit's
-/// <see cref="Occlusion"/> on the notebook's own model and images, so the notebook never shows it.
+/// <see cref="Occlusion"/> on the notebook's own model and images, so the notebook never shows it, and runs it without
+/// progress bars (<see cref="ProgressDisplay.Silence"/>), whose counts of patch positions would give the answer away.
 /// </summary>
 public static class OcclusionExercises
 {
@@ -25,6 +26,7 @@ public static class OcclusionExercises
         const int patch = 8, stride = 3;
         const float fill = 0.5f;
         using var scope = NewDisposeScope();
+        using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
         using var kit = new Occlusion(model, new OcclusionOptions(patch, stride, fill, BatchSize: 64)).Run(image, target);
         return Exercise.Implementation("The occlusion loop", () => yours(model, image.clone(), target, patch, stride, fill), kit.Probabilities,
             "There are (H - patch) / stride + 1 rows of positions (integer division), and as many columns for W. For each position " +
@@ -40,6 +42,7 @@ public static class OcclusionExercises
     {
         const int patch = 6;
         using var scope = NewDisposeScope();
+        using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
         long Falls(float fill, out Tensor fell)
         {
             using var result = new Occlusion(model, new OcclusionOptions(patch, 1, fill, BatchSize: 128)).Run(image, target);
@@ -72,6 +75,7 @@ public static class OcclusionExercises
     public static ExerciseResult LargerPatch(int? yours, VisionModel model, FashionMnist.LabeledImages sample)
     {
         using var scope = NewDisposeScope();
+        using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
         var trouser = sample.Images[sample.Labels.eq(FashionMnist.ClassNames.ToList().IndexOf("Trouser")).nonzero()[0, 0].item<long>()];
         var (predicted, _) = model.Predict(trouser.unsqueeze(0))[0];
         int expected = Sides.FirstOrDefault(side =>

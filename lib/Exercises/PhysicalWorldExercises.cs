@@ -41,9 +41,10 @@ public static class PhysicalWorldExercises
             return model.Module.forward(images.to(model.Device)).argmax(1).cpu();
         }
         var expected = photo.Survival(model, clean, adversarial, labels, seed).SurvivalRate;
-        var answer = Exercise.Attempt(() =>
-            yours(labels.cpu().clone(), Answers(clean), Answers(photo.Apply(clean, seed)), Answers(adversarial), Answers(photo.Apply(adversarial, seed))));
-        return Exercise.Check("The survival rate", answer, expected,
+        var answers = (Labels: labels.cpu(), Clean: Answers(clean), CleanPhotos: Answers(photo.Apply(clean, seed)), Adversarial: Answers(adversarial),
+            AdversarialPhotos: Answers(photo.Apply(adversarial, seed)));
+        return Exercise.Computation("The survival rate",
+            () => yours(answers.Labels.clone(), answers.Clean.clone(), answers.CleanPhotos.clone(), answers.Adversarial.clone(), answers.AdversarialPhotos.clone()), expected,
             "Count only the examples that could survive: the clean image was classified right, its photo too, and the adversarial image " +
             "fooled the network on screen. Of those, the survivors are the ones whose photo still fools it.", tolerance: 1e-9);
     }

@@ -75,6 +75,45 @@ public static class Exercise
     }
 
     /// <summary>
+    /// Runs the student's code that computes one number and compares it with <paramref name="expected"/> within a relative
+    /// tolerance. As for <see cref="Implementation"/>: code that still throws <see cref="NotImplementedException"/> or
+    /// returns null is not answered yet (and told to write its code, not to replace a null it does not have); code that
+    /// throws anything else is told what it threw. Never throws itself.
+    /// </summary>
+    public static ExerciseResult Computation(string title, Func<double?> yours, double expected, string hint, double tolerance = 1e-3)
+    {
+        var (answer, verdict) = RunYours(title, yours, hint);
+        if (verdict is not null)
+            return verdict;
+        return Close(answer!.Value, expected, tolerance)
+            ? new(title, ExerciseStatus.Correct, "correct.")
+            : new(title, ExerciseStatus.NotYet, $"not yet. {hint}");
+    }
+
+    /// <summary>
+    /// The student's result, or, when there is none to compare, the verdict: not answered yet (the code still throws
+    /// <see cref="NotImplementedException"/> or returns null) or not yet (it threw something else, told what).
+    /// </summary>
+    static (T? Answer, ExerciseResult? Verdict) RunYours<T>(string title, Func<T?> yours, string hint)
+    {
+        try
+        {
+            var answer = yours();
+            return answer is null ? (default, new(title, ExerciseStatus.NotAnswered, "not answered yet: your code returned null.")) : (answer, null);
+        }
+        catch (NotImplementedException)
+        {
+            return (default, new(title, ExerciseStatus.NotAnswered, WriteYourCode));
+        }
+        catch (Exception error)
+        {
+            return (default, new(title, ExerciseStatus.NotYet, $"not yet: your code threw {error.GetType().Name}: {error.Message} {hint}"));
+        }
+    }
+
+    const string WriteYourCode = "not answered yet: write your code where the cell says so and run it again.";
+
+    /// <summary>
     /// Runs the student's code and compares its tensor with the kit's result on the same inputs, within a relative
     /// tolerance (of the largest value of <paramref name="expected"/>). Code that returns null or throws
     /// <see cref="NotImplementedException"/> is not answered yet; code that throws anything else, or returns a tensor of
@@ -82,23 +121,11 @@ public static class Exercise
     /// </summary>
     public static ExerciseResult Implementation(string title, Func<Tensor?> yours, Tensor expected, string hint, double tolerance = 1e-4)
     {
-        Tensor? answer;
-        try
-        {
-            answer = yours();
-        }
-        catch (NotImplementedException)
-        {
-            return new(title, ExerciseStatus.NotAnswered, "not answered yet: write your code where the cell says so and run it again.");
-        }
-        catch (Exception error)
-        {
-            return new(title, ExerciseStatus.NotYet, $"not yet: your code threw {error.GetType().Name}: {error.Message} {hint}");
-        }
-        if (answer is null)
-            return new(title, ExerciseStatus.NotAnswered, "not answered yet: your code returned null.");
+        var (answer, verdict) = RunYours(title, yours, hint);
+        if (verdict is not null)
+            return verdict;
         using var scope = NewDisposeScope();
-        var mine = answer.detach().cpu().to_type(ScalarType.Float64);
+        var mine = answer!.detach().cpu().to_type(ScalarType.Float64);
         var theirs = expected.detach().cpu().to_type(ScalarType.Float64);
         if (!mine.shape.SequenceEqual(theirs.shape))
             return new(title, ExerciseStatus.NotYet,

@@ -35,11 +35,40 @@ public sealed class ProgressDisplay : IDisposable
     {
         this.label = label;
         this.total = total;
-        displayed = InKernel() ? Show() : null;
+        displayed = !IsSilenced && InKernel() ? Show() : null;
     }
 
-    /// <summary>Starts a bar for <paramref name="total"/> steps.</summary>
+    /// <summary>Starts a bar for <paramref name="total"/> steps; inside <see cref="Silence"/>, a bar that shows nothing.</summary>
     public static ProgressDisplay Start(string label, int total) => new(label, total);
+
+    static readonly AsyncLocal<int> silencers = new();
+
+    /// <summary>Whether bars started now stay silent (inside <see cref="Silence"/>).</summary>
+    public static bool IsSilenced => silencers.Value > 0;
+
+    /// <summary>
+    /// Until disposed, every bar started on this flow of execution shows nothing. Exercise checks run the kit's methods
+    /// under it: a bar counts steps (patch positions, runs tried), and what a check prints must not give its answer away.
+    /// Nests.
+    /// </summary>
+    public static IDisposable Silence()
+    {
+        silencers.Value++;
+        return new Unsilence();
+    }
+
+    sealed class Unsilence : IDisposable
+    {
+        bool disposed;
+
+        public void Dispose()
+        {
+            if (disposed)
+                return;
+            disposed = true;
+            silencers.Value--;
+        }
+    }
 
     /// <summary>Sets the number of steps done; redraws at most four times a second, and always at the end.</summary>
     public void Report(int done, string status = "")

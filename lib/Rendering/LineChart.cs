@@ -2,8 +2,12 @@ using SkiaSharp;
 
 namespace WhatNetworksLearn.Rendering;
 
-/// <summary>One line of a chart: its name (for the legend) and its points.</summary>
-public sealed record Series(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y);
+/// <summary>
+/// One line of a chart: its name (for the legend) and its points. Series with the same <paramref name="Group"/> share
+/// one colour (say, the mean and the worst case of one run); <paramref name="Dashed"/> draws the line in dashes, to tell
+/// the members of a group apart. Without a group, every series has its own colour.
+/// </summary>
+public sealed record Series(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y, string? Group = null, bool Dashed = false);
 
 /// <summary>A static line chart (axes, ticks, legend) drawn as a figure, for training curves and sweeps.</summary>
 public static class LineChart
@@ -71,17 +75,19 @@ public static class LineChart
 
         using var legendBackground = new SKPaint { Color = SKColors.White };
         canvas.DrawRect(legend, legendBackground);
+        var colours = ColourIndices(series);
         for (int i = 0; i < series.Count; i++)
         {
-            var colour = Palette[i % Palette.Length];
-            using var line = new SKPaint { Color = colour, StrokeWidth = 2, IsAntialias = true, Style = SKPaintStyle.Stroke };
+            var colour = Palette[colours[i] % Palette.Length];
+            using var dashes = series[i].Dashed ? SKPathEffect.CreateDash([DashLength, DashLength], 0) : null;
+            using var line = new SKPaint { Color = colour, StrokeWidth = 2, IsAntialias = true, Style = SKPaintStyle.Stroke, PathEffect = dashes };
             using var path = new SKPath();
             path.MoveTo(lines[i][0]);
             foreach (var point in lines[i].Skip(1))
                 path.LineTo(point);
             canvas.DrawPath(path, line);
             using var dot = new SKPaint { Color = colour, IsAntialias = true };
-            foreach (var point in lines[i])
+            foreach (var point in series[i].Dashed ? [] : lines[i])   // dots on a dashed line of many points would fill its gaps
                 canvas.DrawCircle(point, DotRadius, dot);
             using var entry = Fonts.Paint(11, colour);
             canvas.DrawText(LegendEntry(series[i]), legend.Left + LegendPadding, legend.Top + LegendPadding + 10 + i * LegendLine, entry);
@@ -91,9 +97,20 @@ public static class LineChart
         return new Figure(title, png.ToArray(), width, height);
     }
 
-    const float DotRadius = 2.5f, LegendLine = 14, LegendPadding = 3, LegendGap = 12;
+    const float DotRadius = 2.5f, LegendLine = 14, LegendPadding = 3, LegendGap = 12, DashLength = 6;
 
-    static string LegendEntry(Series series) => "— " + series.Name;
+    static string LegendEntry(Series series) => (series.Dashed ? "- - " : "— ") + series.Name;
+
+    /// <summary>
+    /// The palette index of each series: series of one <see cref="Series.Group"/> share the index of the group's first
+    /// appearance; a series without a group gets one of its own. Indices count up in order, so colours follow the legend.
+    /// </summary>
+    internal static int[] ColourIndices(IReadOnlyList<Series> series)
+    {
+        var groups = new Dictionary<string, int>();
+        int next = 0;
+        return series.Select(s => s.Group is null ? next++ : groups.TryGetValue(s.Group, out var index) ? index : groups[s.Group] = next++).ToArray();
+    }
 
     /// <summary>
     /// The first corner of <paramref name="plot"/> (top left, top right, bottom right, bottom left) where a legend of

@@ -164,11 +164,23 @@ public static class Plot
         return (chw.shape[0] == 1 ? chw.expand(3, height, width) : chw, values);
     }
 
-    /// <summary>A map of one value per pixel in colour (rescaled to [0,1] first unless <paramref name="normalize"/> is false).</summary>
+    /// <summary>
+    /// A map of one value per pixel in colour (rescaled to [0,1] first unless <paramref name="normalize"/> is false).
+    /// NaN marks a pixel without a value (say, where no occlusion patch was centred) and is drawn mid-grey.
+    /// </summary>
     public static Tensor HeatMap(Tensor map, Colormap colormap = Colormap.Jet, bool normalize = true)
     {
         using var scope = NewDisposeScope();
         var values = map.detach().cpu().to_type(ScalarType.Float32);
+        var missing = values.isnan();
+        if (missing.any().item<bool>())
+        {
+            if (missing.all().item<bool>())
+                return full(3, values.shape[0], values.shape[1], 0.5f).MoveToOuterDisposeScope();
+            var filled = where(missing, values.masked_select(missing.logical_not()).min(), values);   // a known value, so normalising sees only those
+            var coloured = Colormaps.Apply(normalize ? Pixels.Normalize(filled) : filled, colormap);
+            return where(missing.unsqueeze(0).expand_as(coloured), full_like(coloured, 0.5f), coloured).MoveToOuterDisposeScope();
+        }
         return Colormaps.Apply(normalize ? Pixels.Normalize(values) : values, colormap).MoveToOuterDisposeScope();
     }
 

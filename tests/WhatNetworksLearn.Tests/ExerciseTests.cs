@@ -45,6 +45,38 @@ public class ExerciseTests
     }
 
     [Fact]
+    public void A_computed_number_that_is_not_written_yet_asks_for_code_and_never_throws()
+    {
+        var unwritten = Exercise.Computation("t", () => throw new NotImplementedException(), 0.25, "h");
+        Assert.Equal(ExerciseStatus.NotAnswered, unwritten.Status);
+        Assert.Contains("write your code", unwritten.Message);
+        Assert.DoesNotContain("null", unwritten.Message);   // the cell has a throw to replace, not a null
+        Assert.Equal(ExerciseStatus.NotAnswered, Exercise.Computation("t", () => null, 0.25, "h").Status);
+        var threw = Exercise.Computation("t", () => throw new IndexOutOfRangeException("index 7"), 0.25, "h");
+        Assert.Equal(ExerciseStatus.NotYet, threw.Status);
+        Assert.Contains("index 7", threw.Message);
+        Assert.Equal(ExerciseStatus.Correct, Exercise.Computation("t", () => 0.25 + 1e-9, 0.25, "h", tolerance: 1e-6).Status);
+        var wrong = Exercise.Computation("t", () => 0.5, 0.25, "h");
+        Assert.Equal(ExerciseStatus.NotYet, wrong.Status);
+        Assert.DoesNotContain("0.25", wrong.Message);
+    }
+
+    [Fact]
+    public void Progress_bars_are_silent_inside_a_silence_nested_or_not_and_only_there()
+    {
+        Assert.False(ProgressDisplay.IsSilenced);
+        using (ProgressDisplay.Silence())
+        {
+            Assert.True(ProgressDisplay.IsSilenced);
+            var inner = ProgressDisplay.Silence();
+            inner.Dispose();
+            inner.Dispose();   // twice: still counts once
+            Assert.True(ProgressDisplay.IsSilenced);
+        }
+        Assert.False(ProgressDisplay.IsSilenced);
+    }
+
+    [Fact]
     public void A_prediction_is_judged_against_the_run_and_explained_either_way()
     {
         Assert.Equal(ExerciseStatus.NotAnswered, Exercise.Prediction("p", null, "c", "because").Status);

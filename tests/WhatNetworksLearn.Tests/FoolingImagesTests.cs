@@ -293,4 +293,22 @@ public class FoolingImagesTests(ITestOutputHelper output)
         var step = (smooth.Images[.., .., .., 1..] - smooth.Images[.., .., .., ..^1]).abs().mean().item<float>();
         Assert.True(step < 0.05f, $"mean neighbour difference {step}");
     }
+    [Fact]
+    public void Correlation_with_class_means_compares_each_image_with_each_class_average()
+    {
+        using var scope = NewDisposeScope();
+        // Class 0: two images whose mean is 1 0 / 0 0 (bright top left); class 1: one image 0 0 / 0 1 (bright bottom right).
+        var images = tensor(new float[] { 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 }).reshape(3, 1, 2, 2);
+        var labels = tensor(new long[] { 0, 0, 1 });
+        // The fooling image 3 1 / 1 1 is bright at the top left: centred 1.5, −0.5, −0.5, −0.5 against the class-0 mean's
+        // 0.75, −0.25, −0.25, −0.25: ρ = 1; against class 1's −0.25, −0.25, −0.25, 0.75: (−0.375 + 0.125 + 0.125 − 0.375) / (√3 · √0.75) = −1/3.
+        var fooling = tensor(new float[] { 3, 1, 1, 1, 0, 1, 1, 0 }).reshape(2, 1, 2, 2);
+        var correlation = FoolingImages.CorrelationWithClassMeans(fooling, images, labels, 2);
+        Assert.Equal(new long[] { 2, 2 }, correlation.shape);
+        Assert.Equal(1f, correlation[0, 0].item<float>(), 5);
+        Assert.Equal(-1f / 3, correlation[0, 1].item<float>(), 5);
+        // 0 1 / 1 0 is bright off the diagonal: centred −0.5, 0.5, 0.5, −0.5, ρ = −0.5 / (1 · √0.75) = −1/√3 with either class's mean.
+        Assert.Equal(-1 / Math.Sqrt(3), correlation[1, 0].item<float>(), 5);
+        Assert.Equal(-1 / Math.Sqrt(3), correlation[1, 1].item<float>(), 5);
+    }
 }

@@ -212,6 +212,11 @@ public class HogTests
         Assert.Equal(0f, twoCells[0, .., 9..].abs().max().item<float>());
         Assert.Throws<ArgumentException>(() => HogGlyphs.Render(zeros(2, 1, 1, 9)));
         Assert.Throws<ArgumentOutOfRangeException>(() => HogGlyphs.Render(histogram, cellPixels: 2));
+        // Three pixels wide: the rows just above and below the centre row are full too, the next ones stay dark.
+        using var wide = HogGlyphs.Render(histogram, cellPixels: 9, lineWidth: 3);
+        Assert.True(wide[0, 3..6, 1..8].allclose(ones(3, 7)));
+        Assert.True(wide[0, ..3].abs().max().item<float>() < 1e-5f && wide[0, 6..].abs().max().item<float>() < 1e-5f);
+        Assert.Throws<ArgumentOutOfRangeException>(() => HogGlyphs.Render(histogram, cellPixels: 9, lineWidth: 9));
     }
 
     [Fact]

@@ -52,6 +52,7 @@ public class NotebookTests
         ["10-deepdream"] = ["deepdream-on-resnet-18-the-photo-a-shallow-layer-s-dream-and-a-deep-layer-s-dream",
             "the-dream-at-layer3-1-relu2-after-each-octave", "deepdream-at-layer3-1-relu2-mean-square-of-the-activations-per-step"],
         ["11-targeted-examples"] = ["everything-becomes-a-bag-originals-amplified-changes-and-adversarial-images-targeted-pgd-eps-0-1",
+            "one-garment-under-targeted-pgd-towards-bag-at-five-budgets-eps-0-01-to-0-1",
             "attack-success-rate-against-the-budget-eps-300-images", "the-same-targeted-pgd-eps-0-1-goal-bag-against-fashion-cnn-robust-originals-amplified-changes-and-adversarial-images",
             "make-everything-an-ostrich-photos-amplified-changes-and-adversarial-photos-resnet-18-targeted-pgd-eps-4-255",
             "the-cat-moved-towards-the-coffee-cup-in-the-trunk-s-feature-space-photo-amplified-change-changed-photo"],

@@ -23,6 +23,52 @@ public class OcclusionTests
     }
 
     [Fact]
+    public void On_the_image_grid_each_patch_value_lands_at_its_centre_pixel()
+    {
+        using var scope = NewDisposeScope();
+        // 28 x 28, a 6-pixel patch moved by 1: 23 x 23 positions; position (r, c) covers rows r … r + 5, its centre pixel is (r + 3, c + 3).
+        var values = arange(23 * 23, dtype: ScalarType.Float32).reshape(23, 23);
+        var grid = Occlusion.OnImageGrid(values, 28, 28, 6, 1);
+        Assert.Equal(new long[] { 28, 28 }, grid.shape);
+        foreach (var (r, c) in new[] { (0, 0), (0, 22), (7, 11), (22, 0), (22, 22) })
+            Assert.Equal(values[r, c].item<float>(), grid[r + 3, c + 3].item<float>());
+        // No patch is centred on rows and columns 0–2 and 26–27: those pixels have no value.
+        Assert.Equal(28 * 28 - 23 * 23, grid.isnan().sum().item<long>());
+        Assert.True(grid[0..3].isnan().all().item<bool>() && grid[.., 26..].isnan().all().item<bool>());
+
+        // 224 x 224, a 32-pixel patch moved by 24: 9 x 9 positions, centres at 24 r + 16, each filling rows 24 r + 4 … 24 r + 27.
+        var coarseValues = arange(81, dtype: ScalarType.Float32).reshape(9, 9);
+        var coarse = Occlusion.OnImageGrid(coarseValues, 224, 224, 32, 24);
+        Assert.Equal(coarseValues[2, 5].item<float>(), coarse[24 * 2 + 16, 24 * 5 + 16].item<float>());
+        Assert.Equal(coarseValues[2, 5].item<float>(), coarse[24 * 2 + 4, 24 * 5 + 27].item<float>());
+        Assert.Equal(coarseValues[3, 5].item<float>(), coarse[24 * 3 + 4, 24 * 5 + 16].item<float>());
+        Assert.True(coarse[0..4].isnan().all().item<bool>() && coarse[220..].isnan().all().item<bool>());
+        Assert.False(coarse[4..220, 4..220].isnan().any().item<bool>());
+
+        // A real run: a 3-pixel patch moved by 1 hides the toy detector's whole 2 x 2 corner only at position (0, 0), which
+        // covers pixels 0–2: the lowest probability shows at that patch's centre, pixel (1, 1), not at the corner pixel (0, 0)
+        // where stretching the 6 x 6 positions over the 8 x 8 image would put it.
+        using var model = ToyModels.CornerDetector();
+        var image = zeros(1, 8, 8);
+        image[0, 0..2, 0..2] = ones(2, 2);
+        var occlusion = new Occlusion(model, new OcclusionOptions(PatchSize: 3, Stride: 1, Fill: 0));
+        using var result = occlusion.Run(image, 0);
+        var onImage = occlusion.OnImageGrid(result.Probabilities, 8, 8);
+        Assert.Equal(1 * 8 + 1, onImage.nan_to_num(2).argmin().item<long>());
+        Assert.Equal(0.5f, onImage[1, 1].item<float>(), 6);
+    }
+
+    [Fact]
+    public void A_heat_map_draws_pixels_without_a_value_grey_and_scales_the_others_alone()
+    {
+        using var scope = NewDisposeScope();
+        var map = tensor(new float[,] { { float.NaN, 2 }, { 4, 6 } });
+        var drawn = WhatNetworksLearn.Rendering.Plot.HeatMap(map, WhatNetworksLearn.Rendering.Colormap.Grey);
+        Assert.True(drawn[.., 0, 0].allclose(full(3, 0.5f)));
+        Assert.Equal(new[] { 0f, 0.5f, 1f }, new[] { drawn[0, 0, 1], drawn[0, 1, 0], drawn[0, 1, 1] }.Select(v => v.item<float>()));
+    }
+
+    [Fact]
     public void Equals_a_naive_loop_over_positions()
     {
         using var model = FashionCnn.Load(CPU);

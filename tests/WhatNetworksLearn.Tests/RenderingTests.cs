@@ -252,6 +252,26 @@ public class RenderingTests
         Assert.True(RightmostColumn(red, 34, 75) > lineEnd + 100);
     }
 
+    [Fact]
+    public void Series_of_one_group_share_a_colour_and_a_dashed_line_has_gaps()
+    {
+        var x = new double[] { 0, 1 };
+        Series Line(string name, double y, string? group, bool dashed = false) => new(name, x, [y, y], group, dashed);
+        Assert.Equal([0, 0, 1, 1, 2, 3, 0], LineChart.ColourIndices([Line("a, mean", 0, "a"), Line("a, worst", 0, "a", true), Line("b, mean", 0, "b"),
+            Line("b, worst", 0, "b", true), Line("c", 0, null), Line("d", 0, null), Line("a, best", 0, "a")]));
+        // Two flat lines: the solid one (y = 1, top of the plot) is blue along its whole length, the dashed one (y = 0,
+        // bottom), of the same group, is blue too but broken into dashes.
+        var figure = LineChart.Draw([Line("mean", 1, "run"), Line("worst", 0, "run", true)], "X", "x", "y");
+        using var bitmap = SKBitmap.Decode(figure.Png);
+        var blue = new SKColor(0x1f, 0x77, 0xb4);
+        static bool Near(SKColor c, SKColor target) => Math.Abs(c.Red - target.Red) + Math.Abs(c.Green - target.Green) + Math.Abs(c.Blue - target.Blue) < 60;
+        int RowWithMostBlue(int fromRow, int toRow) => Enumerable.Range(fromRow, toRow - fromRow)
+            .MaxBy(row => Enumerable.Range(0, bitmap.Width).Count(col => Near(bitmap.GetPixel(col, row), blue)));
+        double BlueShare(int row) => Enumerable.Range(80, 220).Count(col => Near(bitmap.GetPixel(col, row), blue)) / 220.0;   // left of any legend
+        Assert.True(BlueShare(RowWithMostBlue(34, 170)) > 0.95);
+        Assert.InRange(BlueShare(RowWithMostBlue(170, 292)), 0.3, 0.7);
+    }
+
     [Theory]
     [InlineData(-0.3, 0.7)]
     [InlineData(-0.61, 0.45)]

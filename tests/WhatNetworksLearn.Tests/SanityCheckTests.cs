@@ -130,6 +130,25 @@ public sealed class SanityCheckTests : IDisposable
         Assert.True(Attributions.RankCorrelation(map, -map).allclose(-ones(3)));
         // A constant map has no order.
         Assert.Equal(0f, Attributions.RankCorrelation(zeros(1, 4), a).item<float>());
+        Assert.Equal(0f, Attributions.RankCorrelation(zeros(1, 4), zeros(1, 4)).item<float>());
+    }
+
+    [Fact]
+    public void Rank_correlation_leaves_out_the_pixels_where_both_maps_are_zero()
+    {
+        using var scope = NewDisposeScope();
+        // Pixels 0 and 1 are 0 in both maps and are left out. On pixels 2 to 5, a = 1, 2, 0, 3 has ranks 1, 2, 0, 3 and
+        // b = 2, 1, 0.5, 3 has ranks 2, 1, 0, 3; centred (mean 1.5): −0.5, 0.5, −1.5, 1.5 and 0.5, −0.5, −1.5, 1.5.
+        // Σ d_a d_b = −0.25 − 0.25 + 2.25 + 2.25 = 4, Σ d_a² = Σ d_b² = 5: ρ = 0.8 (scipy.stats.spearmanr on the four pixels).
+        // Over all six pixels the two shared zeros would add agreeing ranks: ρ = 14.5 / √(15.5 · 17) = 0.893 by hand (ranks 1, 1, 3, 4, 1, 5 and
+        // 0.5, 0.5, 4, 3, 2, 5), which is what ties inflate.
+        var a = tensor(new float[,] { { 0, 0, 1, 2, 0, 3 } });
+        var b = tensor(new float[,] { { 0, 0, 2, 1, 0.5f, 3 } });
+        Assert.Equal(0.8, Attributions.RankCorrelation(a, b).item<float>(), 6);
+        // The same pixels in another order, and each row on its own pixels: a batch of two rows with different supports.
+        var both = Attributions.RankCorrelation(stack([a[0], tensor(new float[] { 1, 2, 3, 0, 0, 0 })]), stack([b[0], tensor(new float[] { 3, 2, 1, 0, 0, 0 })]));
+        Assert.Equal(0.8, both[0].item<float>(), 6);
+        Assert.Equal(-1.0, both[1].item<float>(), 6);
     }
 
     [Fact]
