@@ -214,7 +214,6 @@ public sealed class AdversarialPatch(VisionModel model, PatchOptions? options = 
         model.CheckInput(images);
         model.CheckClass(targetClass);
         Options.Validate(model.Input.Height, model.Input.Width);
-        AttackSteps.CheckPixelRange(images, nameof(images));
     }
 
     void CheckPatch(Tensor patch)
@@ -222,9 +221,7 @@ public sealed class AdversarialPatch(VisionModel model, PatchOptions? options = 
         var expected = new long[] { model.Input.Channels, Options.PatchSize, Options.PatchSize };
         if (!patch.shape.SequenceEqual(expected))
             throw new ArgumentException($"Expected a patch of [{string.Join(", ", expected)}] (the model's channels and the options' PatchSize); got [{string.Join(", ", patch.shape)}].", nameof(patch));
-        using var scope = NewDisposeScope();   // the comparisons' temporaries
-        if (patch.lt(0).logical_or(patch.gt(1)).any().item<bool>())
-            throw new ArgumentException("Patch pixels must lie in [0,1].", nameof(patch));
+        PixelRange.Check(patch, "The patch", nameof(patch));
     }
 }
 

@@ -15,20 +15,11 @@ static class AttackSteps
         model.CheckInput(pixels);
         if (labels.dim() != 1 || labels.shape[0] != pixels.shape[0])
             throw new ArgumentException($"Expected one label per image ({pixels.shape[0]}); got labels of shape [{string.Join(", ", labels.shape)}].", nameof(labels));
-        CheckPixelRange(pixels, nameof(pixels));
         var truth = Targets.FromLabels(labels);
         if (targetClass is int target)
             model.CheckClass(target);
         else
             truth.CheckClasses(model, pixels.shape[0]);
-    }
-
-    /// <summary>Refuses images with pixels outside [0,1] (most often bytes 0..255 not yet divided by 255).</summary>
-    public static void CheckPixelRange(Tensor pixels, string parameterName)
-    {
-        using var scope = NewDisposeScope();   // the comparisons' temporaries
-        if (pixels.lt(0).any().item<bool>() || pixels.gt(1).any().item<bool>())
-            throw new ArgumentException("Pixels must lie in [0,1]; rescale the images first (divide bytes by 255).", parameterName);
     }
 
     /// <summary>Checks a budget or step of an attack: a finite number ≥ 0, in pixel units of [0,1].</summary>

@@ -103,8 +103,6 @@ public sealed class FeatureAttack(VisionModel model, FeatureAttackOptions? optio
         model.CheckInput(guideBatch);
         if (guideBatch.shape[0] != 1 && guideBatch.shape[0] != pixels.shape[0])
             throw new ArgumentException($"Give one guide for all images or one per image ({pixels.shape[0]}); got {guideBatch.shape[0]}.", nameof(guides));
-        AttackSteps.CheckPixelRange(pixels, nameof(pixels));
-        AttackSteps.CheckPixelRange(guideBatch, nameof(guides));
         using var scope = NewDisposeScope();
         var original = pixels.detach().to(ScalarType.Float32, model.Device).contiguous();
         var epsilon = tensor(epsilons, ScalarType.Float32, model.Device).reshape(-1, 1, 1, 1);

@@ -60,6 +60,8 @@ public sealed class SmoothGrad(IAttribution method, SmoothGradOptions? options =
         var noisy = (images.unsqueeze(1) + noise).flatten(0, 1);
         var copyTargets = targets.RepeatEach(samples);
         var parts = new List<Tensor>();
+        // The noisy copies leave [0,1], as in the paper; the images' own range was checked above.
+        using (PixelRange.AllowOutOfRange())
         using (var progress = ProgressDisplay.Start("SmoothGrad", (int)noisy.shape[0]))
         {
             for (long start = 0; start < noisy.shape[0]; start += Options.BatchSize)

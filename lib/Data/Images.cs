@@ -11,7 +11,7 @@ public static class Images
     /// <list type="bullet">
     /// <item>channels: a greyscale image gets three equal channels for a colour model; a colour image becomes its luma (BT.601) for a greyscale model;</item>
     /// <item>size: the shorter side is scaled to the model's (bilinear, antialiased when shrinking), then the centre is cropped to the model's height and width, so nothing is stretched;</item>
-    /// <item>values must already be in [0,1], and stay within the image's range (resampling's rounding is clamped away).</item>
+    /// <item>values: bytes (0 to 255) are divided by 255; floating-point values must already be in [0,1] (else a clear error, see <see cref="PixelRange"/>), and stay within the image's range (resampling's rounding is clamped away).</item>
     /// </list>
     /// Returns N x C x H x W on the model's device.
     /// </summary>
@@ -26,7 +26,10 @@ public static class Images
         };
         if (batch.shape[0] == 0)
             throw new ArgumentException("The batch is empty: there are no images to prepare.", nameof(image));
-        batch = ConvertChannels(batch.to_type(ScalarType.Float32), model.Input.Channels);
+        // Bytes (0 to 255) are divided by 255, as image libraries do; floating-point pixels must already lie in [0,1].
+        batch = batch.dtype == ScalarType.Byte ? batch.to_type(ScalarType.Float32) / 255 : batch.to_type(ScalarType.Float32);
+        PixelRange.Check(batch, "Images.Prepare", nameof(image));
+        batch = ConvertChannels(batch, model.Input.Channels);
         batch = ResizeAndCrop(batch, model.Input.Height, model.Input.Width);
         return batch.to(model.Device).MoveToOuterDisposeScope();
     }

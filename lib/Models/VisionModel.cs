@@ -199,7 +199,8 @@ public sealed class VisionModel : IDisposable
     }
 
     /// <summary>
-    /// Checks a batch of pixels against <see cref="Input"/>: rank 4, the model's channels and size, finite values.
+    /// Checks a batch of pixels against <see cref="Input"/>: rank 4, the model's channels and size, finite values in
+    /// [0,1] (<see cref="PixelRange"/>). Every technique's entry point calls it.
     /// </summary>
     public void CheckInput(Tensor pixels)
     {
@@ -219,6 +220,7 @@ public sealed class VisionModel : IDisposable
         using var scope = NewDisposeScope();   // the check's own temporaries, whoever calls it
         if (!pixels.isfinite().all().item<bool>())
             throw new ArgumentException($"The images given to {Name} contain NaN or infinite values.", nameof(pixels));
+        PixelRange.Check(pixels, Name, nameof(pixels));
     }
 
     void RequireClassifier()

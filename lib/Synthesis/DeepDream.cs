@@ -139,8 +139,9 @@ public static class DeepDream
             throw new ArgumentException($"{model.Name} takes {input.Channels}-channel images; got {given}. Images.Prepare(image, model) converts it.", nameof(image));
         if (batch.shape[2] > input.Height || batch.shape[3] > input.Width)
             throw new ArgumentException($"{model.Name} takes images up to {input.Height} x {input.Width}; got {given}. Images.Prepare(image, model) resizes it.", nameof(image));
-        if (!batch.isfinite().all().item<bool>() || batch.min().item<float>() < 0 || batch.max().item<float>() > 1)
-            throw new ArgumentException("DeepDream expects pixels in [0,1], with no NaN or infinite values; divide 0..255 values by 255.", nameof(image));
+        if (!batch.isfinite().all().item<bool>())
+            throw new ArgumentException("The images given to DeepDream contain NaN or infinite values.", nameof(image));
+        PixelRange.Check(batch, "DeepDream", nameof(image));
         return batch;
     }
 }

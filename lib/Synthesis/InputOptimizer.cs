@@ -152,7 +152,9 @@ public static class InputOptimizer
             var input = rendered;
             foreach (var transform in transforms)
                 input = transform.Apply(input, random);
-            var output = model.Forward(input);
+            Tensor output;
+            using (PixelRange.AllowOutOfRange())   // the image being made may leave [0,1] between steps
+                output = model.Forward(input);
             scores = output.detach().DetachFromDisposeScope();   // kept beyond the gradient computation, in this scope
             scope.Attach(scores);
             var values = objective.Evaluate(new ObjectiveContext(rendered, output, capture));

@@ -62,6 +62,22 @@ public sealed class BadInputTests : IDisposable
 
     [Theory]
     [MemberData(nameof(TechniquesOnImages))]
+    public void Pixels_in_bytes_0_to_255_are_refused_with_the_fix(string technique)
+    {
+        // The most common mistake: an image from another library, not yet divided by 255. Networks answer such
+        // input with confidence and every map looks like a map, so every technique must refuse it.
+        using var bytes = (rand(1, 1, 28, 28, generator: new Generator(3)) * 255).round();
+        var error = Assert.ThrowsAny<ArgumentException>(() => Named(technique).OnImages!(model, bytes));
+        Assert.Contains("[0,1]", error.Message);
+        Assert.Contains("divide by 255", error.Message);
+        // Just outside the range (rescaled with a small error, or made negative): refused with a rescaling hint.
+        using var negative = full(1, 1, 28, 28, 0.5f);
+        negative[0, 0, 0, 0] = tensor(-0.2f);
+        Assert.Contains("clamp", Assert.ThrowsAny<ArgumentException>(() => Named(technique).OnImages!(model, negative)).Message);
+    }
+
+    [Theory]
+    [MemberData(nameof(TechniquesOnImages))]
     public void Float64_pixels_work_as_float32_ones_do(string technique)
     {
         // Images made with numpy are often float64; the network's weights are float32.

@@ -141,11 +141,27 @@ public class ImagesTests
     {
         using var model = FashionCnn.Load(CPU);
         // 1 x 28 x 56: already the right height, so only the centre 28 columns (14..41) are kept.
-        using var wide = arange(56f).expand(1, 28, 56).contiguous();
+        using var wide = (arange(56f) / 55).expand(1, 28, 56).contiguous();
         using var prepared = Images.Prepare(wide, model);
         Assert.Equal(new long[] { 1, 1, 28, 28 }, prepared.shape);
-        Assert.Equal(14f, prepared[0, 0, 0, 0].item<float>());
-        Assert.Equal(41f, prepared[0, 0, 5, 27].item<float>());
+        Assert.Equal(14f / 55, prepared[0, 0, 0, 0].item<float>(), 6);
+        Assert.Equal(41f / 55, prepared[0, 0, 5, 27].item<float>(), 6);
+    }
+
+    [Fact]
+    public void Prepare_divides_bytes_by_255_and_refuses_floating_point_values_outside_the_unit_range()
+    {
+        using var model = FashionCnn.Load(CPU);
+        using var bytes = full(1, 28, 28, 51, ScalarType.Byte);
+        using var prepared = Images.Prepare(bytes, model);
+        Assert.True(prepared.allclose(full(1, 1, 28, 28, 0.2f)));
+        // The same values as floats are ambiguous (bytes or an HDR photo?): refused, with the fix.
+        using var floats = full(1, 28, 28, 51f);
+        var error = Assert.Throws<ArgumentException>(() => Images.Prepare(floats, model));
+        Assert.Contains("divide by 255", error.Message);
+        // A hair over 1, as someone else's resampling leaves it, is let through.
+        using var nearlyOne = full(1, 28, 28, 1.0005f);
+        Images.Prepare(nearlyOne, model).Dispose();
     }
 
     [Fact]
