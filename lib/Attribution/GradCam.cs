@@ -11,11 +11,16 @@ namespace WhatNetworksLearn.Attribution;
 /// relu3 and ResNet-18's layer4) but class-specific, because deep layers are. Works for any layer that gives feature
 /// maps N x K x h x w, named as in <see cref="VisionModel.LayerNames"/>; for a network without classes (a feature
 /// trunk), <see cref="MapOfTotal"/> explains the total of its output instead. Notebook 17.
+/// The weighing of the channels is replaceable (<see cref="IChannelWeighting"/>): Grad-CAM++ is Grad-CAM with
+/// <c>new GradCamPlusPlus()</c> as its weighting, and a variant of your own is one class.
 /// </summary>
-public sealed class GradCam(VisionModel model, string layer) : IAttribution
+public sealed class GradCam(VisionModel model, string layer, IChannelWeighting? weighting = null) : IAttribution
 {
     /// <summary>The layer whose feature maps are weighed.</summary>
     public string Layer { get; } = layer;
+
+    /// <summary>How each feature map's weight is computed: Grad-CAM's mean gradient unless another is given.</summary>
+    public IChannelWeighting Weighting { get; } = weighting ?? new MeanGradientWeighting();
 
     public VisionModel Model => model;
 
@@ -54,16 +59,17 @@ public sealed class GradCam(VisionModel model, string layer) : IAttribution
     }
 
     /// <summary>
-    /// The rule itself, on feature maps and the gradients with respect to them (both N x K x h x w): α = the mean of the
-    /// gradients over the h x w positions (N x K), map = ReLU(Σ_k α_k A_k), N x h x w.
+    /// The rule itself, on feature maps and the gradients with respect to them (both N x K x h x w): α = the
+    /// weighting's weight of each map (Grad-CAM's: the mean of its gradients over the h x w positions), map =
+    /// ReLU(Σ_k α_k A_k), N x h x w.
     /// </summary>
-    public static Tensor FromActivations(Tensor activations, Tensor gradients)
+    public static Tensor FromActivations(Tensor activations, Tensor gradients, IChannelWeighting? weighting = null)
     {
         if (activations.dim() != 4 || !activations.shape.SequenceEqual(gradients.shape))
             throw new ArgumentException($"Expected feature maps and their gradients of one shape N x K x h x w; got [{string.Join(", ", activations.shape)}] " +
                 $"and [{string.Join(", ", gradients.shape)}].", nameof(gradients));
         using var scope = NewDisposeScope();
-        var weights = gradients.mean([2, 3], keepdim: true);   // α: N x K x 1 x 1
+        var weights = (weighting ?? new MeanGradientWeighting()).Weigh(activations, gradients).reshape(activations.shape[0], activations.shape[1], 1, 1);
         return (weights * activations).sum(1).relu().MoveToOuterDisposeScope();
     }
 
@@ -92,7 +98,7 @@ public sealed class GradCam(VisionModel model, string layer) : IAttribution
         if (activations.dim() != 4)
             throw new ArgumentException($"Layer '{Layer}' of {model.Name} gives [{string.Join(", ", activations.shape)}], not feature maps N x K x h x w: " +
                 "Grad-CAM needs a convolutional layer (one with channels and positions), usually the last one before the classifier.", nameof(pixels));
-        return FromActivations(activations, result.LayerGradients[Layer]).cpu().MoveToOuterDisposeScope();
+        return FromActivations(activations, result.LayerGradients[Layer], Weighting).cpu().MoveToOuterDisposeScope();
     }
 
     static Tensor Spread(Tensor map, Tensor pixels)
@@ -101,6 +107,22 @@ public sealed class GradCam(VisionModel model, string layer) : IAttribution
         var enlarged = Enlarge(map, pixels.shape[2], pixels.shape[3]).unsqueeze(1);
         return enlarged.expand(-1, pixels.shape[1], -1, -1).contiguous().MoveToOuterDisposeScope();
     }
+}
+
+/// <summary>
+/// How a Grad-CAM variant weighs a layer's feature maps: from the maps A (N x K x h x w) and the gradients of the
+/// class score with respect to them (same shape), one weight per map, N x K. <see cref="GradCam"/> does the rest
+/// (the weighted sum, the ReLU, the enlargement), so a variant that differs only in its weights is one class.
+/// </summary>
+public interface IChannelWeighting
+{
+    Tensor Weigh(Tensor activations, Tensor gradients);
+}
+
+/// <summary>Grad-CAM's weighting (Selvaraju et al., 2017): each map's weight is the mean of its gradients over positions.</summary>
+public sealed class MeanGradientWeighting : IChannelWeighting
+{
+    public Tensor Weigh(Tensor activations, Tensor gradients) => gradients.mean([2, 3]);
 }
 
 /// <summary>

@@ -9,7 +9,8 @@ namespace WhatNetworksLearn.Tests;
 public class GradCamTests
 {
     /// <summary>
-    /// A 2 x 2 image through a 1 x 1 convolution with two channels, A1 = x and A2 = 2x − 5, then a linear layer:
+    /// A 2 x 2 image (¼, ½, ¾, 1) through a 1 x 1 convolution with two channels, A1 = 4x and A2 = 8x − 5, so
+    /// A1 = (1, 2, 3, 4) and A2 = 2 A1 − 5 = (−3, −1, 1, 3), then a linear layer:
     /// score 0 = A1[0,0] + A1[1,1] − (sum of A2), score 1 = 4 A2[1,1]. Everything Grad-CAM does can be done by hand.
     /// </summary>
     static VisionModel HandModel()
@@ -18,7 +19,7 @@ public class GradCamTests
         var linear = nn.Linear(8, 2, hasBias: false);
         using (no_grad())
         {
-            conv.weight!.copy_(tensor(new float[] { 1, 2 }).reshape(2, 1, 1, 1));
+            conv.weight!.copy_(tensor(new float[] { 4, 8 }).reshape(2, 1, 1, 1));
             conv.bias!.copy_(tensor(new float[] { 0, -5 }));
             // Flattened N x 2 x 2 x 2 is channel-major: A1's four positions, then A2's.
             linear.weight!.copy_(tensor(new float[,] { { 1, 0, 0, 1, -1, -1, -1, -1 }, { 0, 0, 0, 0, 0, 0, 0, 4 } }));
@@ -27,7 +28,7 @@ public class GradCamTests
         return new VisionModel("hand", "toy", network, new InputSpec(1, 2, 2, [0f], [1f]), ["a", "b"], null, CPU);
     }
 
-    static Tensor HandImage() => tensor(new float[] { 1, 2, 3, 4 }).reshape(1, 1, 2, 2);
+    static Tensor HandImage() => tensor(new float[] { 0.25f, 0.5f, 0.75f, 1 }).reshape(1, 1, 2, 2);
 
     [Fact]
     public void The_map_of_a_hand_built_model_is_the_hand_computed_one()
@@ -36,10 +37,10 @@ public class GradCamTests
         using var image = HandImage();
         var gradCam = new GradCam(model, "conv");
         // Class 0: the score's gradient is 1, 0, 0, 1 on A1 (mean α1 = 0.5) and −1 everywhere on A2 (α2 = −1), so the map
-        // is ReLU(0.5 x − (2x − 5)) = ReLU(5 − 1.5 x): 3.5, 2, 0.5, and 0 where 5 − 6 is negative.
+        // is ReLU(0.5 A1 − (2 A1 − 5)) = ReLU(5 − 1.5 A1): 3.5, 2, 0.5, and 0 where 5 − 6 is negative.
         using var map0 = gradCam.Map(image, 0);
         Assert.Equal(new float[] { 3.5f, 2, 0.5f, 0 }, map0.flatten().data<float>().ToArray());
-        // Class 1: α1 = 0, α2 = 4 / 4 = 1, so the map is ReLU(2x − 5): 0, 0, 1, 3.
+        // Class 1: α1 = 0, α2 = 4 / 4 = 1, so the map is ReLU(A2): 0, 0, 1, 3.
         using var map1 = gradCam.Map(image, 1);
         Assert.Equal(new float[] { 0, 0, 1, 3 }, map1.flatten().data<float>().ToArray());
         // One class per image in one batch gives each image its own class's map.
@@ -52,14 +53,46 @@ public class GradCamTests
     }
 
     [Fact]
+    public void Grad_cam_plus_plus_of_the_hand_built_model_is_the_hand_computed_one()
+    {
+        using var model = HandModel();
+        using var image = HandImage();
+        var plusPlus = new GradCam(model, "conv", new GradCamPlusPlus());
+        // α = g² / (2g² + ΣA g³), weight = Σ α ReLU(g). Class 0: on A1 (ΣA = 10) g = 1, 0, 0, 1: α = 1 / 12 where
+        // g = 1 and 0 where g = 0, weight 2/12; on A2 (ΣA = 0) g = −1: ReLU(g) = 0, weight 0. Map ReLU(A1 / 6).
+        using var map0 = plusPlus.Map(image, 0);
+        Assert.True(map0.flatten().allclose(tensor(new float[] { 1, 2, 3, 4 }) / 6, atol: 1e-6));
+        // Class 1: g = 4 at A2[1,1] only: α = 16 / 32, weight 2 (Grad-CAM's mean gives 1). Map ReLU(2 A2).
+        using var map1 = plusPlus.Map(image, 1);
+        Assert.Equal(new float[] { 0, 0, 2, 6 }, map1.flatten().data<float>().ToArray());
+    }
+
+    [Fact]
+    public void Grad_cam_plus_plus_counts_only_positive_gradients_and_gives_no_weight_without_a_gradient()
+    {
+        // Map 0: A = (1, 3), g = (1, −2): α = 1 / (2 + 4) at the first position; the second has a negative gradient
+        // and counts nothing. Map 1: A = (2, 0), g = (½, ½): α = ¼ / (½ + 2 · ⅛) = ⅓ at both, weight ⅓.
+        // Map 2: no gradient at all (a 0 / 0 α): weight 0, not NaN. Map ReLU(⅙ A0 + ⅓ A1) = (⅚, ½).
+        using var activations = tensor(new float[] { 1, 3, 2, 0, 5, 5 }).reshape(1, 3, 1, 2);
+        using var gradients = tensor(new float[] { 1, -2, 0.5f, 0.5f, 0, 0 }).reshape(1, 3, 1, 2);
+        using var weights = new GradCamPlusPlus().Weigh(activations, gradients);
+        Assert.True(weights.flatten().allclose(tensor(new float[] { 1 / 6f, 1 / 3f, 0 }), atol: 1e-6));
+        using var map = GradCam.FromActivations(activations, gradients, new GradCamPlusPlus());
+        Assert.True(map.flatten().allclose(tensor(new float[] { 5 / 6f, 0.5f }), atol: 1e-6));
+        // Grad-CAM's mean weights (−½, ½, 0) give (½, 0): the first map's negative gradient outweighs its positive one.
+        using var gradCam = GradCam.FromActivations(activations, gradients);
+        Assert.True(gradCam.flatten().allclose(tensor(new float[] { 0.5f, 0 }), atol: 1e-6));
+    }
+
+    [Fact]
     public void Guided_grad_cam_of_the_hand_built_model_is_the_gradient_times_the_map()
     {
-        // No ReLU in the hand model, so the guided gradient is the plain one: d score 0 / dx = 1·(1, 0, 0, 1) + 2·(−1, −1, −1, −1)
-        // = (−1, −2, −2, −1). Times the map (3.5, 2, 0.5, 0): (−3.5, −4, −1, 0).
+        // No ReLU in the hand model, so the guided gradient is the plain one: d score 0 / dx = 4·(1, 0, 0, 1) + 8·(−1, −1, −1, −1)
+        // = (−4, −8, −8, −4). Times the map (3.5, 2, 0.5, 0): (−14, −16, −4, 0).
         using var model = HandModel();
         using var image = HandImage();
         using var guided = new GuidedGradCam(model, "conv").Attribute(image, 0);
-        Assert.Equal(new float[] { -3.5f, -4, -1, 0 }, guided.flatten().data<float>().ToArray());
+        Assert.Equal(new float[] { -14, -16, -4, 0 }, guided.flatten().data<float>().ToArray());
     }
 
     [Fact]
