@@ -2,6 +2,7 @@ using WhatNetworksLearn.Adversarial;
 using WhatNetworksLearn.Attribution;
 using WhatNetworksLearn.Classical;
 using WhatNetworksLearn.Data;
+using WhatNetworksLearn.Evaluation;
 using WhatNetworksLearn.Features;
 using WhatNetworksLearn.Models;
 using WhatNetworksLearn.Rendering;
@@ -155,6 +156,42 @@ public static class Techniques
                 new("Grad-CAM", "100 images, relu3, fashion-cnn", b => () => new GradCam(b.Fashion, "relu3").Map(b.Garments, 0).Dispose()),
                 new("Grad-CAM", "1 photo 224 x 224, layer4, ResNet-18", b => () => new GradCam(b.ResNet, "layer4").Map(b.Cat, ImageNetClasses.Tabby).Dispose()),
             ],
+        },
+        new("grad-cam++", "17-grad-cam-and-integrated-gradients", "new GradCamPlusPlus(")
+        {
+            Types = [typeof(GradCamPlusPlus)],
+            OnImages = (m, x) => new GradCam(m, "relu3", new GradCamPlusPlus()).Map(x, 0).Dispose(),
+            Benchmarks = [new("Grad-CAM++", "100 images, relu3, fashion-cnn", b => () => new GradCam(b.Fashion, "relu3", new GradCamPlusPlus()).Map(b.Garments, 0).Dispose())],
+        },
+        new("deletion and insertion", "18-sanity-checks", "DeletionInsertion.Deletion(")
+        {
+            Types = [typeof(DeletionInsertion)],
+            OnImages = (m, x) =>
+            {
+                using var channel = x.select(1, 0);
+                using var maps = channel.abs();
+                DeletionInsertion.Deletion(m, x, maps, 0, new DeletionInsertionOptions(Steps: 4)).Dispose();
+                DeletionInsertion.Insertion(m, x, maps, 0, new DeletionInsertionOptions(Steps: 4, BlurSigma: 0.1)).Dispose();
+            },
+            BadOptions =
+            [
+                (m, x) => DeletionInsertion.Deletion(m, x, x.select(1, 0), 0, new DeletionInsertionOptions(Steps: 0)),
+                (m, x) => DeletionInsertion.Insertion(m, x, x.select(1, 0), 0, new DeletionInsertionOptions(BlurSigma: -1)),
+                (m, x) => DeletionInsertion.Deletion(m, x, x.select(1, 0), 0, new DeletionInsertionOptions(BatchSize: 0)),
+            ],
+        },
+        new("rise", "17-grad-cam-and-integrated-gradients", "new Rise(")
+        {
+            Types = [typeof(Rise)],
+            OnImages = (m, x) => new Rise(m, new RiseOptions(Masks: 50)).Attribute(x, 0).Dispose(),
+            BadOptions =
+            [
+                (m, x) => new Rise(m, new RiseOptions(Masks: 0)).Attribute(x, 0),
+                (m, x) => new Rise(m, new RiseOptions(GridSize: 0)).Attribute(x, 0),
+                (m, x) => new Rise(m, new RiseOptions(KeepProbability: 0)).Attribute(x, 0),
+                (m, x) => new Rise(m, new RiseOptions(BatchSize: 0)).Attribute(x, 0),
+            ],
+            Benchmarks = [new("RISE", "1 image, 2,000 masks, fashion-cnn", b => () => new Rise(b.Fashion).Attribute(b.FirstGarment, 0).Dispose())],
         },
         new("guided grad-cam", "17-grad-cam-and-integrated-gradients", "new GuidedGradCam(")
         {
