@@ -99,6 +99,23 @@ public static class MapStatistics
         return (share / area, share / images, area / images);
     }
 
+    /// <summary>
+    /// How speckled a map is: the mean absolute difference between horizontally and vertically neighbouring pixels'
+    /// magnitudes, over the mean magnitude. Near 0 for a smooth map; about 1 or more when neighbours differ as much as
+    /// the map's typical value (single bright pixels among dark ones). NaN for a map that is zero everywhere.
+    /// </summary>
+    public static double Roughness(Tensor map)
+    {
+        using var scope = NewDisposeScope();
+        var m = Magnitudes(map).to_type(ScalarType.Float64);
+        double mean = m.mean().item<double>();
+        if (mean == 0)
+            return double.NaN;
+        var across = (m[.., 1..] - m[.., ..^1]).abs();
+        var down = (m[1..] - m[..^1]).abs();
+        return (across.sum().item<double>() + down.sum().item<double>()) / (across.numel() + down.numel()) / mean;
+    }
+
     static Tensor Magnitudes(Tensor map)
     {
         var values = map.detach().cpu().abs();

@@ -50,4 +50,43 @@ public static class Embeddings
         Buffer.BlockCopy(valueArray, 0, resultDistances, 0, valueArray.Length * sizeof(float));
         return (resultIndices, resultDistances);
     }
+
+    /// <summary>
+    /// Among neighbours found in one space (<paramref name="neighbours"/>[q, k], row indices of <paramref name="other"/>
+    /// for the query with row index <paramref name="queries"/>[q]), the neighbour of its query's own class that lies
+    /// farthest from its query in <paramref name="other"/> (N x D, for example the raw pixels): the clearest case of
+    /// "the same class, though it looks different". Also returns the median distance in <paramref name="other"/> of all
+    /// the neighbours, to compare it with; null when no neighbour shares its query's class.
+    /// </summary>
+    public static SameClassExample? FarthestSameClass(Tensor other, IReadOnlyList<int> labels, IReadOnlyList<int> queries, long[,] neighbours)
+    {
+        if (neighbours.GetLength(0) != queries.Count)
+            throw new ArgumentException($"{queries.Count} queries but {neighbours.GetLength(0)} rows of neighbours.", nameof(neighbours));
+        using var scope = NewDisposeScope();
+        var space = other.flatten(1).to_type(ScalarType.Float32);
+        var distances = new List<float>();
+        SameClassExample? farthest = null;
+        for (int q = 0; q < queries.Count; q++)
+            for (int k = 0; k < neighbours.GetLength(1); k++)
+            {
+                long index = neighbours[q, k];
+                float distance = (space[index] - space[queries[q]]).norm().item<float>();
+                distances.Add(distance);
+                if (labels[(int)index] == labels[queries[q]] && (farthest is null || distance > farthest.Distance))
+                    farthest = new SameClassExample(q, k, index, distance, 0);
+            }
+        if (farthest is null)
+            return null;
+        distances.Sort();
+        int mid = distances.Count / 2;
+        float median = distances.Count % 2 == 1 ? distances[mid] : (distances[mid - 1] + distances[mid]) / 2;
+        return farthest with { MedianDistance = median };
+    }
 }
+
+/// <summary>
+/// A neighbour of its query's class (query row <paramref name="Query"/>, rank <paramref name="Rank"/>, nearest 0, row
+/// <paramref name="Index"/> of the data) at <paramref name="Distance"/> from its query in another space, where the
+/// neighbours' median distance is <paramref name="MedianDistance"/>.
+/// </summary>
+public sealed record SameClassExample(int Query, int Rank, long Index, float Distance, float MedianDistance);

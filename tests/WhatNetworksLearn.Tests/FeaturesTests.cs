@@ -8,6 +8,30 @@ namespace WhatNetworksLearn.Tests;
 public class FeaturesTests
 {
     [Fact]
+    public void The_same_class_example_is_the_farthest_neighbour_of_its_query_s_class()
+    {
+        // Points on a line: rows 0 and 1 are queries of class 0; their neighbours mix classes 0 and 1.
+        using var points = tensor(new float[] { 0, 10, 1, 7, 50, 3, 12 }).reshape(7, 1);
+        int[] labels = [0, 0, 0, 0, 1, 0, 0];
+        var example = Embeddings.FarthestSameClass(points, labels, [0, 1], new long[,] { { 2, 4, 3 }, { 6, 5, 4 } });
+        Assert.NotNull(example);
+        // Same class: 2 (1 from 0), 3 (7 from 0), 6 (2 from 10), 5 (7 from 10); row 4 (class 1, 50 and 40 away) is left out.
+        Assert.Equal((0, 2, 3L, 7f), (example.Query, example.Rank, example.Index, example.Distance));
+        Assert.Equal(7f, example.MedianDistance);   // distances 1, 50, 7, 2, 7, 40: median (7 + 7) / 2
+        Assert.Null(Embeddings.FarthestSameClass(points, [0, 1, 1, 1, 1, 1, 1], [0], new long[,] { { 2, 3 } }));
+    }
+
+    [Fact]
+    public void Lit_share_counts_the_mask_s_positions_above_a_tenth_of_the_strongest_value()
+    {
+        // Two 2 x 2 maps; the strongest value of both is 10, so lit means above 1.
+        using var maps = tensor(new float[] { 10, 0.5f, 2, 0, /* second */ 1, 3, 3, 3 }).reshape(2, 2, 2);
+        using var mask = tensor(new[] { false, true, true, true }).reshape(2, 2);
+        var share = ActivationMaps.LitShare(maps, mask).data<float>().ToArray();
+        Assert.Equal(new[] { 1 / 3f, 1f }, share);
+    }
+
+    [Fact]
     public void Receptive_fields_follow_the_hand_computed_values()
     {
         // conv 3x3 pad 1 -> conv 3x3 pad 1 -> max pool 2 -> conv 3x3 pad 1

@@ -6,6 +6,21 @@ namespace WhatNetworksLearn.Tests;
 public class MapStatisticsTests
 {
     [Fact]
+    public void Roughness_is_zero_for_a_flat_map_and_large_for_a_checkerboard()
+    {
+        using var flat = full(6, 6, 2f);
+        Assert.Equal(0, MapStatistics.Roughness(flat));
+        // A checkerboard of 0 and 2: every neighbour differs by 2, the mean is 1.
+        using var board = (arange(6).unsqueeze(1) + arange(6).unsqueeze(0)).remainder(2).to_type(ScalarType.Float32) * 2;
+        Assert.Equal(2, MapStatistics.Roughness(board), 9);
+        // A ramp 0, 1, 2 along the rows: horizontal steps of 1, vertical of 0, mean 1.
+        using var ramp = arange(3).to_type(ScalarType.Float32).repeat(3, 1);
+        Assert.Equal(0.5, MapStatistics.Roughness(ramp), 9);
+        using var nothing = zeros(4, 4);
+        Assert.True(double.IsNaN(MapStatistics.Roughness(nothing)));
+    }
+
+    [Fact]
     public void Zero_fraction_counts_pixels_zero_in_every_channel()
     {
         // Two channels of 2 x 2: pixel (0, 1) is zero in both, pixel (1, 0) only in the first.

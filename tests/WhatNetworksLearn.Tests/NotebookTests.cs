@@ -49,7 +49,7 @@ public class NotebookTests
             "class-model-of-trouser-with-more-and-more-regularisers", "what-channels-of-resnet-18-look-for-two-of-layer3-two-of-layer4",
             "class-models-of-resnet-18-trained-on-imagenet-ostrich-dalmatian-lemon",
             "the-same-channels-optimised-in-pixels-and-in-the-fourier-basis-with-decorrelated-colours"],
-        ["10-deepdream"] = ["deepdream-on-resnet-18-the-photo-a-shallow-layer-s-dream-and-a-deep-layer-s-dream",
+        ["10-deepdream"] = ["deepdream-on-resnet-18-the-photo-and-the-dreams-of-three-layers-shallow-to-deep",
             "the-dream-at-layer3-1-relu2-after-each-octave", "deepdream-at-layer3-1-relu2-mean-square-of-the-activations-per-step"],
         ["11-targeted-examples"] = ["everything-becomes-a-bag-originals-amplified-changes-and-adversarial-images-targeted-pgd-eps-0-1",
             "one-garment-under-targeted-pgd-towards-bag-at-five-budgets-eps-0-01-to-0-1",
