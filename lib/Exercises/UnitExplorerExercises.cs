@@ -33,7 +33,7 @@ public static class UnitExplorerExercises
         using var scan = TopPatches.Scan(model, views, layer);
         var peaks = scan.PeakPerImage();
         var expected = scan.MostSelective(1)[0].Channel;
-        return Exercise.Check("The most selective unit", Exercise.Attempt(() => yours(peaks.clone())), expected,
+        return Exercise.ComputedValue("The most selective unit", () => yours(peaks.clone()), expected,
             "For each unit (column), sort its peaks over the photos and divide the largest by the second largest; the unit " +
             "with the largest ratio is the most selective. Skip units that never respond (a largest peak of 0).");
     }

@@ -91,6 +91,20 @@ public static class Exercise
     }
 
     /// <summary>
+    /// Runs the student's code that computes one value compared exactly (an index, a count) with <paramref name="expected"/>;
+    /// unanswered and failing code are told as by <see cref="Computation"/>. Never throws itself.
+    /// </summary>
+    public static ExerciseResult ComputedValue<T>(string title, Func<T?> yours, T expected, string hint) where T : struct
+    {
+        var (answer, verdict) = RunYours(title, yours, hint);
+        if (verdict is not null)
+            return verdict;
+        return answer!.Value.Equals(expected)
+            ? new(title, ExerciseStatus.Correct, "correct.")
+            : new(title, ExerciseStatus.NotYet, $"not yet. {hint}");
+    }
+
+    /// <summary>
     /// The student's result, or, when there is none to compare, the verdict: not answered yet (the code still throws
     /// <see cref="NotImplementedException"/> or returns null) or not yet (it threw something else, told what).
     /// </summary>

@@ -62,6 +62,20 @@ public class ExerciseTests
     }
 
     [Fact]
+    public void A_computed_index_that_is_not_written_yet_asks_for_code_and_is_compared_exactly()
+    {
+        var unwritten = Exercise.ComputedValue<int>("t", () => throw new NotImplementedException(), 3, "h");
+        Assert.Equal(ExerciseStatus.NotAnswered, unwritten.Status);
+        Assert.Contains("write your code", unwritten.Message);
+        Assert.DoesNotContain("replace null", unwritten.Message);
+        Assert.Equal(ExerciseStatus.NotYet, Exercise.ComputedValue<int>("t", () => throw new InvalidOperationException("no units"), 3, "h").Status);
+        Assert.Equal(ExerciseStatus.Correct, Exercise.ComputedValue<int>("t", () => 3, 3, "h").Status);
+        var wrong = Exercise.ComputedValue<int>("t", () => 4, 3, "h");
+        Assert.Equal(ExerciseStatus.NotYet, wrong.Status);
+        Assert.DoesNotContain("3", wrong.Message);
+    }
+
+    [Fact]
     public void Progress_bars_are_silent_inside_a_silence_nested_or_not_and_only_there()
     {
         Assert.False(ProgressDisplay.IsSilenced);
