@@ -47,7 +47,7 @@ public sealed class Rise(VisionModel model, RiseOptions? options = null) : IAttr
         model.CheckInput(pixels);
         targets.CheckClasses(model, pixels.shape[0]);
         using var masks = Masks(pixels.shape[2], pixels.shape[3]);
-        return Weigh(model, pixels, masks, targets, Options.KeepProbability, Options.BatchSize);
+        return Estimate(model, pixels, masks, targets, Options.KeepProbability, Options.BatchSize);
     }
 
     /// <summary>
@@ -82,8 +82,13 @@ public sealed class Rise(VisionModel model, RiseOptions? options = null) : IAttr
         if (masks.dim() != 4 || masks.shape[1] != 1 || masks.shape[2] != pixels.shape[2] || masks.shape[3] != pixels.shape[3])
             throw new ArgumentException($"Expected masks M x 1 x {pixels.shape[2]} x {pixels.shape[3]}; got [{string.Join(", ", masks.shape)}].", nameof(masks));
         targets.CheckClasses(model, pixels.shape[0]);
+        return Estimate(model, pixels, masks, targets, keepProbability, batchSize);
+    }
+
+    /// <summary><see cref="Weigh"/> on a request already checked.</summary>
+    static Tensor Estimate(VisionModel model, Tensor pixels, Tensor masks, Targets targets, double keepProbability, int batchSize)
+    {
         using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
         using var mode = model.EvaluationMode();
         var images = pixels.detach().to(ScalarType.Float32, model.Device);
         var onDevice = masks.to(ScalarType.Float32, model.Device);
@@ -97,7 +102,7 @@ public sealed class Rise(VisionModel model, RiseOptions? options = null) : IAttr
             {
                 using var batchScope = NewDisposeScope();
                 var batch = onDevice.narrow(0, start, Math.Min(batchSize, count - start));
-                var probabilities = nn.functional.softmax(model.Module.forward(images[i].unsqueeze(0) * batch), 1)[.., targets[i]];
+                var probabilities = model.Probabilities(images[i].unsqueeze(0) * batch)[.., targets[i]];
                 sum.add_((probabilities.reshape(-1, 1, 1, 1) * batch).sum(0, keepdim: true));
                 progress.Report((int)(i * count + start + batch.shape[0]));
             }

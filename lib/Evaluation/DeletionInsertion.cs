@@ -69,7 +69,6 @@ public static class DeletionInsertion
             throw new ArgumentException($"Expected one map per image, N x H x W = {n} x {height} x {width}; got [{string.Join(", ", maps.shape)}]. " +
                 "Attributions.PerPixel turns N x C x H x W attributions into such maps.", nameof(maps));
         using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
         using var mode = model.EvaluationMode();
         var images = pixels.detach().to(ScalarType.Float32, model.Device);
         var neutral = options.BlurSigma == 0 ? zeros_like(images)
@@ -95,7 +94,7 @@ public static class DeletionInsertion
                 long size = Math.Min(options.BatchSize, steps + 1 - start);
                 var mask = shown.narrow(0, start, size);
                 var mixed = images[i].unsqueeze(0) * mask + neutral[i].unsqueeze(0) * (1 - mask);
-                curve.Add(nn.functional.softmax(model.Module.forward(mixed), 1)[.., targets[i]]);
+                curve.Add(model.Probabilities(mixed)[.., targets[i]]);
             }
             rows.Add(cat(curve).cpu().MoveToOuterDisposeScope());
             progress.Report((int)(i + 1));

@@ -18,7 +18,7 @@ public static class PixelRange
     /// <summary>Refuses pixels outside [0,1] (beyond <see cref="Tolerance"/>), naming the range found and the fix.</summary>
     public static void Check(Tensor pixels, string who, string parameterName)
     {
-        if (outOfRangeAllowed.Value || pixels.numel() == 0 || !pixels.is_floating_point())
+        if (outOfRangeAllowed.Value || pixels.numel() == 0)
             return;
         using var scope = NewDisposeScope();   // the reductions' temporaries
         double low = pixels.min().to_type(ScalarType.Float64).item<double>(), high = pixels.max().to_type(ScalarType.Float64).item<double>();
