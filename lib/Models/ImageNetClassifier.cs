@@ -35,7 +35,7 @@ public static class ImageNetClassifier
         if (!string.IsNullOrWhiteSpace(standInFolder))
         {
             var standIn = Path.Combine(standInFolder, architecture.Name + ".pth");
-            var model = Shared(architecture, standIn, $"{architecture.Description.Replace("ImageNet weights", "")}STAND-IN random weights", device);
+            var model = Shared(architecture, standIn, $"{architecture.Description.Replace("ImageNet weights", "")}STAND-IN random weights", device, standIn: true);
             show(new Note($"Stand-in weights: the figures are meaningless. {architecture.Name} has random weights from {standIn}, because the test setting " +
                           $"{StandInVariable} is set. For the real figures, unset it and run {FetchCommand} {architecture.Name}.", NoteKind.Warning));
             return model;
@@ -62,10 +62,10 @@ public static class ImageNetClassifier
     /// The network from <paramref name="path"/>, loaded once per process and device (<see cref="SharedLoads"/>), so that
     /// rerunning a notebook cell costs no memory for it.
     /// </summary>
-    static VisionModel Shared(TorchVisionModels.Architecture architecture, string path, string description, Device? device)
+    static VisionModel Shared(TorchVisionModels.Architecture architecture, string path, string description, Device? device, bool standIn = false)
     {
         device ??= Kit.DefaultDevice;
         return VisionModel.Shared($"imagenet {architecture.Name} from {SharedLoads.FileKey(path)} on {device.type}:{device.index}",
-            () => TorchVisionModels.Load(architecture, path, description, device));
+            () => TorchVisionModels.Load(architecture, path, description, device, standIn));
     }
 }

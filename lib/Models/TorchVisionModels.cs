@@ -86,7 +86,7 @@ public static class TorchVisionModels
     }
 
     /// <summary>The network of <paramref name="architecture"/> with the state dict at <paramref name="weightsPath"/>, described as <paramref name="description"/>.</summary>
-    internal static VisionModel Load(Architecture architecture, string weightsPath, string description, Device? device)
+    internal static VisionModel Load(Architecture architecture, string weightsPath, string description, Device? device, bool standIn = false)
     {
         if (!File.Exists(weightsPath))
             throw new FileNotFoundException($"The weights of {architecture.Name} are missing: no file at {weightsPath}.", weightsPath);
@@ -101,7 +101,8 @@ public static class TorchVisionModels
             throw new InvalidDataException(
                 $"{weightsPath} is not a complete PyTorch weights file for {architecture.Name}: it is truncated, corrupt, or made for another architecture ({error.Message}).", error);
         }
-        return new VisionModel(architecture.Name, description, network, Input, ImageNetClasses.Names, architecture.EmbeddingLayer, device);
+        return new VisionModel(architecture.Name, description, network, Input, ImageNetClasses.Names, architecture.EmbeddingLayer, device)
+            { HasStandInWeights = standIn };
     }
 
     /// <summary>The cached weights, checked; downloaded first when missing and allowed.</summary>

@@ -94,6 +94,7 @@ public class ImageNetClassifierTests : IDisposable
         Assert.StartsWith("Stand-in weights: the figures are meaningless.", note.Text);
         Assert.Contains("STAND-IN", model.Description);
         Assert.DoesNotContain("ImageNet weights", model.Description);
+        Assert.True(model.HasStandInWeights);
 
         // The stand-in is the seeded random network the tests made, and the same every time.
         manual_seed(StandInWeights.Seed);
