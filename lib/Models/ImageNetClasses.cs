@@ -7,6 +7,9 @@ public static class ImageNetClasses
     public const int Tabby = 281;
     public const int Toaster = 859;
 
+    /// <summary>True for ImageNet's five domestic cats (281 tabby to 285 Egyptian cat): the right answers for the kit's cat photo.</summary>
+    public static bool IsDomesticCat(int index) => index is >= Tabby and <= 285;
+
     static readonly Lazy<IReadOnlyList<string>> names = new(() =>
     {
         var path = Kit.DataPath("imagenet", "classes.txt");
