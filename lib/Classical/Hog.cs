@@ -190,8 +190,11 @@ public sealed class Hog : nn.Module<Tensor, Tensor>
         return sums.permute(0, 2, 3, 1).MoveToOuterDisposeScope();
     }
 
-    /// <summary>L2-Hys or L2 over the last dimension (one block's histogram).</summary>
-    internal Tensor Normalize(Tensor blocks)
+    /// <summary>
+    /// The options' block normalisation, L2-Hys or L2, over the last dimension of <paramref name="blocks"/> (each row one
+    /// block's histograms, its cells one after another): what <see cref="forward"/> applies to every block.
+    /// </summary>
+    public Tensor Normalize(Tensor blocks)
     {
         var normalized = blocks / (blocks.square().sum(dim: -1, keepdim: true).sqrt() + Options.Epsilon);
         if (Options.Norm == BlockNorm.L2)

@@ -108,9 +108,18 @@ public static class Images
         return resized.narrow(2, top, height).narrow(3, left, width).clamp(batch.min(), batch.max());
     }
 
-    /// <summary>Bilinear resizing of a batch (N x C x H x W), antialiased when shrinking.</summary>
-    internal static Tensor Resize(Tensor batch, long height, long width) =>
-        batch.shape[2] == height && batch.shape[3] == width ? batch
+    /// <summary>
+    /// A batch (N x C x H x W) resized to <paramref name="height"/> x <paramref name="width"/>: bilinear, antialiased when
+    /// shrinking so that a small copy does not alias; the batch itself when it has that size already.
+    /// </summary>
+    public static Tensor Resize(Tensor batch, long height, long width)
+    {
+        if (batch.dim() != 4)
+            throw new ArgumentException($"Expected a batch N x C x H x W; got [{string.Join(", ", batch.shape)}]. Add the batch dimension with unsqueeze(0).", nameof(batch));
+        if (height < 1 || width < 1)
+            throw new ArgumentOutOfRangeException(nameof(height), $"The new size must be at least 1 x 1 pixels; got {height} x {width}.");
+        return batch.shape[2] == height && batch.shape[3] == width ? batch
             : nn.functional.interpolate(batch, [height, width], mode: InterpolationMode.Bilinear, align_corners: false,
                 antialias: height < batch.shape[2] || width < batch.shape[3]);
+    }
 }

@@ -38,7 +38,8 @@ public sealed record ExerciseResult(string Title, ExerciseStatus Status, string 
 /// notebook with unanswered exercises still runs to the end, and the expected value is always computed, so the check
 /// itself runs whenever the notebook does. Three kinds: a value (<see cref="Check{T}"/>), a piece of code the student
 /// wrote (<see cref="Implementation"/>), and a prediction made before running (<see cref="Prediction{T}"/>). The
-/// per-notebook classes in <c>WhatNetworksLearn.Exercises</c> compute the expected values from the notebook's state.
+/// per-notebook classes in <c>WhatNetworksLearn.Exercises</c> (notebooks/checks, an assembly of their own) compute the
+/// expected values from the notebook's state.
 /// </summary>
 public static class Exercise
 {

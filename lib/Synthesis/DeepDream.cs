@@ -1,3 +1,4 @@
+using WhatNetworksLearn.Data;
 using WhatNetworksLearn.Models;
 using WhatNetworksLearn.Notebook;
 using static TorchSharp.torch;
@@ -68,7 +69,7 @@ public static class DeepDream
         using var scope = NewDisposeScope();
         var photo = CheckImage(model, image);
         var sizes = OctaveSizes(photo.shape[2], photo.shape[3], options);
-        var bases = sizes.Select((size, k) => k == 0 ? photo : PhotoAt(photo, size.Height, size.Width)).ToList();
+        var bases = sizes.Select((size, k) => k == 0 ? photo : Images.Resize(photo, size.Height, size.Width)).ToList();
 
         var loop = new OptimizationOptions(options.StepsPerOctave, options.Seed)
         {
@@ -96,16 +97,16 @@ public static class DeepDream
         return new DeepDreamResult(output.cpu().clone().MoveToOuterDisposeScope(), octaves);
     }
 
-    /// <summary>The photo (N x C x H x W) at one octave's size: bilinear with antialiasing, so that a small copy does not alias.</summary>
-    internal static Tensor PhotoAt(Tensor photo, long height, long width) =>
-        nn.functional.interpolate(photo, [height, width], mode: InterpolationMode.Bilinear, align_corners: false, antialias: true);
-
     /// <summary>
-    /// Where an octave starts: its copy of the photo plus the detail dreamt so far (the previous octave's dream minus its
-    /// copy of the photo), enlarged to this octave's size (bilinear), clipped to [0, 1].
+    /// Where an octave starts: its copy of the photo (N x C x H x W, the photo at this octave's size by
+    /// <see cref="Images.Resize"/>) plus the detail dreamt so far (the previous octave's dream minus its copy of the photo,
+    /// N x C x h x w), enlarged to this octave's size (bilinear), clipped to [0, 1].
     /// </summary>
-    internal static Tensor OctaveStart(Tensor photoAtOctave, Tensor detail)
+    public static Tensor OctaveStart(Tensor photoAtOctave, Tensor detail)
     {
+        if (photoAtOctave.dim() != 4 || detail.dim() != 4 || photoAtOctave.shape[0] != detail.shape[0] || photoAtOctave.shape[1] != detail.shape[1])
+            throw new ArgumentException($"Expected the photo and the detail as batches N x C x H x W with the same N and C; got " +
+                                        $"[{string.Join(", ", photoAtOctave.shape)}] and [{string.Join(", ", detail.shape)}].", nameof(detail));
         long height = photoAtOctave.shape[2], width = photoAtOctave.shape[3];
         if (detail.shape[2] != height || detail.shape[3] != width)
             detail = nn.functional.interpolate(detail, [height, width], mode: InterpolationMode.Bilinear, align_corners: false);

@@ -31,6 +31,19 @@ public class DeepDreamTests
     }
 
     [Fact]
+    public void The_next_octave_starts_from_its_photo_plus_the_enlarged_detail_clipped_to_the_pixel_range()
+    {
+        // The detail (0.2, −0.2) enlarged from 2 to 4 columns (bilinear, half-pixel centres) is 0.2, 0.1, −0.1, −0.2;
+        // added to the photo (0.9, 0.5, 0.5, 0.1) it gives 1.1, 0.6, 0.4, −0.1, clipped to 1, 0.6, 0.4, 0.
+        using var photo = tensor(new float[] { 0.9f, 0.5f, 0.5f, 0.1f }).reshape(1, 1, 1, 4);
+        using var detail = tensor(new float[] { 0.2f, -0.2f }).reshape(1, 1, 1, 2);
+        using var start = DeepDream.OctaveStart(photo, detail);
+        Assert.True(start.allclose(tensor(new float[] { 1f, 0.6f, 0.4f, 0f }).reshape(1, 1, 1, 4), atol: 1e-6), start.ToString(TorchSharp.TensorStringStyle.Julia));
+        using var colour = zeros(1, 3, 1, 2);
+        Assert.Contains("same N and C", Assert.Throws<ArgumentException>(() => DeepDream.OctaveStart(photo, colour)).Message);
+    }
+
+    [Fact]
     public void The_objective_rises_within_every_octave_and_over_the_whole_dream()
     {
         using var model = SynthesisTests.SmallCnn();

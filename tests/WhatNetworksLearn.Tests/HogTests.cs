@@ -195,6 +195,18 @@ public class HogTests
     }
 
     [Fact]
+    public void L2_Hys_clips_the_normalised_block_at_the_threshold_and_normalises_again()
+    {
+        // (3, 4) normalised is (0.6, 0.8); clipped at 0.2 it is (0.2, 0.2), of length √0.08, normalised again 0.2 / (√0.08 + 0.001).
+        var hog = new Hog(new HogOptions(NormEpsilon: 0));
+        using var block = tensor(new float[] { 3, 4 }).reshape(1, 2);
+        using var hys = hog.Normalize(block);
+        Assert.True(hys.allclose(full(1, 2, (float)(0.2 / (Math.Sqrt(0.08) + 1e-3))), atol: 1e-6), hys.ToString(TorchSharp.TensorStringStyle.Julia));
+        using var l2 = new Hog(new HogOptions(Norm: BlockNorm.L2, NormEpsilon: 0)).Normalize(block);
+        Assert.True(l2.allclose(tensor(new float[] { 0.6f, 0.8f }).reshape(1, 2), atol: 1e-6));
+    }
+
+    [Fact]
     public void A_glyph_draws_the_edge_perpendicular_to_the_gradient()
     {
         // Only bin 4 (gradient at 90°, pointing down): the edge, and so the line, is horizontal through the cell's centre.

@@ -149,6 +149,20 @@ public class ImagesTests
     }
 
     [Fact]
+    public void Resize_antialiases_when_it_shrinks_keeps_a_batch_of_its_size_and_refuses_a_single_image()
+    {
+        // Four columns to one: the antialiasing triangle, stretched four times, weighs the four pixels 5 : 7 : 7 : 5, so (1, 0, 0, 1)
+        // gives 10/24; plain bilinear would read only the middle two (0).
+        using var batch = tensor(new float[] { 1, 0, 0, 1 }).reshape(1, 1, 1, 4);
+        using var one = Images.Resize(batch, 1, 1);
+        Assert.Equal(10f / 24, one.item<float>(), 6);
+        Assert.Same(batch, Images.Resize(batch, 1, 4));
+        using var single = zeros(1, 2, 4);
+        Assert.Contains("unsqueeze(0)", Assert.Throws<ArgumentException>(() => Images.Resize(single, 1, 2)).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Images.Resize(batch, 0, 2));
+    }
+
+    [Fact]
     public void Prepare_divides_bytes_by_255_and_refuses_floating_point_values_outside_the_unit_range()
     {
         using var model = FashionCnn.Load(CPU);

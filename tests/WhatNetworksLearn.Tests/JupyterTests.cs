@@ -7,7 +7,8 @@ namespace WhatNetworksLearn.Tests;
 /// JupyterLab is the kit's second client: the same .NET Interactive kernel (tool Microsoft.dotnet-interactive, pinned in
 /// .config/dotnet-tools.json), installed with `dotnet interactive jupyter install`. Two notebooks run through Jupyter's
 /// own executor (`jupyter nbconvert --execute`, from Debian's jupyter-nbconvert, which environment/test.sh installs) as a
-/// student's first run: in a fresh clone whose path has a space, lib built by the notebook's first cell inside the kernel.
+/// student's first run: in a fresh clone whose path has a space, lib and the exercise checks built by the notebook's first
+/// cell inside the kernel.
 /// </summary>
 public class JupyterTests
 {
@@ -23,7 +24,8 @@ public class JupyterTests
         using var clone = new FreshClone();
         Assert.Contains(' ', clone.Folder);
         var library = Path.Combine(clone.Folder, "lib", "bin", "WhatNetworksLearn.dll");
-        Assert.False(File.Exists(library), "A fresh clone has no built lib.");
+        var checks = Path.Combine(clone.Folder, "notebooks", "checks", "bin", "WhatNetworksLearn.Exercises.dll");
+        Assert.False(File.Exists(library) || File.Exists(checks), "A fresh clone has no built lib or exercise checks.");
 
         // The README's route, with the kernel spec in a folder of the test's own instead of ~/.local/share/jupyter.
         var jupyterFolder = clone.Scratch("jupyter");
@@ -57,7 +59,7 @@ public class JupyterTests
             Assert.All(figures, figure => Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], figure.Png[..4]));
         }
 
-        Assert.True(File.Exists(library), "The first notebook's setup cell should have built lib.");
+        Assert.True(File.Exists(library) && File.Exists(checks), "The first notebook's setup cell should have built lib and the exercise checks.");
         Assert.Equal("", clone.GitStatus());
     }
 }

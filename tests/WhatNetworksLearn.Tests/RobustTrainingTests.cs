@@ -68,6 +68,16 @@ public class RobustTrainingTests
     }
 
     [Fact]
+    public void A_training_batch_with_noise_of_another_shape_or_a_bad_budget_is_refused()
+    {
+        using var images = zeros(1, 1, 2, 2);
+        using var wide = zeros(1, 1, 2, 3);
+        Assert.Contains("the images' shape [1, 1, 2, 2]", Assert.Throws<ArgumentException>(() => FashionCnnTraining.AttackFromRandomStart(x => x, images, wide, 0.1)).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => FashionCnnTraining.AttackFromRandomStart(x => x, images, images, -0.1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => FashionCnnTraining.AttackFromRandomStart(x => x, images, images, 0.1, iterations: 0));
+    }
+
+    [Fact]
     public void Robust_accuracy_counts_only_images_that_survive_every_attack()
     {
         using var model = FashionCnn.Load(CPU);

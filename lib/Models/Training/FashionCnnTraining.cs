@@ -136,8 +136,14 @@ public static class FashionCnnTraining
     /// by ε times <paramref name="noise"/> (uniform in [−1, 1]) and clamped to [0,1]. One iteration is one FGSM step of
     /// 1.25 ε (Wong et al., 2020); k iterations are k signed-gradient steps of 2.5 ε / k, each projected (PGD).
     /// </summary>
-    internal static Tensor AttackFromRandomStart(Func<Tensor, Tensor> lossGradient, Tensor images, Tensor noise, double epsilon, int iterations = 1)
+    public static Tensor AttackFromRandomStart(Func<Tensor, Tensor> lossGradient, Tensor images, Tensor noise, double epsilon, int iterations = 1)
     {
+        if (!noise.shape.SequenceEqual(images.shape))
+            throw new ArgumentException($"The noise must have the images' shape [{string.Join(", ", images.shape)}]; got [{string.Join(", ", noise.shape)}].", nameof(noise));
+        if (!(epsilon >= 0) || double.IsInfinity(epsilon))
+            throw new ArgumentOutOfRangeException(nameof(epsilon), $"ε is a distance in pixel values and must be a finite number of at least 0; got {epsilon}.");
+        if (iterations < 1)
+            throw new ArgumentOutOfRangeException(nameof(iterations), $"The attack takes at least 1 step (1: FGSM with a random start); got {iterations}.");
         double step = iterations == 1 ? 1.25 * epsilon : 2.5 * epsilon / iterations;
         var attacked = (images + epsilon * noise).clamp(0, 1);
         for (int i = 0; i < iterations; i++)

@@ -1,3 +1,4 @@
+using WhatNetworksLearn.Data;
 using WhatNetworksLearn.Models;
 using WhatNetworksLearn.Notebook;
 using WhatNetworksLearn.Synthesis;
@@ -65,8 +66,8 @@ public static class DeepDreamExercises
         using var scope = NewDisposeScope();
         var (small, large) = (dream.Octaves[0], dream.Octaves[1]);
         var image = photo.unsqueeze(0).cpu();
-        var smallPhoto = DeepDream.PhotoAt(image, small.Height, small.Width);
-        var largePhoto = DeepDream.PhotoAt(image, large.Height, large.Width);
+        var smallPhoto = Images.Resize(image, small.Height, small.Width);
+        var largePhoto = Images.Resize(image, large.Height, large.Width);
         var expected = DeepDream.OctaveStart(largePhoto, small.Image - smallPhoto);
         return Exercise.Implementation("The start of the next octave", () => yours(small.Image.clone(), smallPhoto.clone(), largePhoto.clone()), expected,
             "The detail is what the dream added at the small size: the dream minus the photo at that size. Enlarge the detail, not the " +
