@@ -136,18 +136,21 @@ public sealed class UnitGradient(VisionModel model, ReluBackward rule) : IAttrib
     /// <summary>
     /// Runs the batch with the rule applied to every ReLU, takes <paramref name="objective"/> of the output of
     /// <paramref name="layer"/> (the network's output when null) and returns its gradient with respect to the pixels.
+    /// The true gradient is the ReLUs' own: then the network runs untouched, as plain autograd would run it.
     /// </summary>
     Tensor Gradient(Tensor pixels, string? layer, Func<Tensor, Tensor> objective)
     {
         model.CheckInput(pixels);
         var target = layer is null ? null : model.Layer(layer);   // an unknown name fails here with the valid ones
         using var scope = NewDisposeScope();
-        using var rules = ReluRules.Apply(model, Rule);
-        using var capture = target is null || target is TorchSharp.Modules.ReLU ? null : new LayerCapture(model, [layer!], detach: false);
+        using var rules = Rule.IsTrueGradient ? null : ReluRules.Apply(model, Rule);
+        // A ReLU's output under a rule is the rule's (a capture hook might see the discarded original).
+        bool ruledRelu = rules is not null && target is TorchSharp.Modules.ReLU;
+        using var capture = target is null || ruledRelu ? null : new LayerCapture(model, [layer!], detach: false);
         var gradient = InputGradient.Of(model, pixels, input =>
         {
             var output = model.Module.forward(input);
-            var watched = target is null ? output : capture?[layer!] ?? rules.OutputOf(target!)
+            var watched = target is null ? output : capture?[layer!] ?? rules!.OutputOf(target!)
                 ?? throw new InvalidOperationException($"Layer '{layer}' did not run in the forward pass of {model.Name}.");
             return objective(watched);
         });
