@@ -272,23 +272,6 @@ public class ReluRuleTests
         Assert.Throws<ArgumentException>(() => unit.Of(wrongSize, "relu2", 0));
     }
 
-    [Fact]
-    public void Pictures_centre_zero_at_grey_and_scale_by_the_largest_magnitude()
-    {
-        using var gradient = tensor(new float[] { -2, 0, 1, 2 }).reshape(1, 2, 2);
-        using var picture = UnitGradient.Picture(gradient);
-        Assert.Equal(new float[] { 0, 0.5f, 0.75f, 1 }, picture.data<float>().ToArray());
-        // Non-zero magnitudes 1, 2, 4: the median, 2, becomes the scale instead of 4, and -4 saturates to black.
-        using var strong = tensor(new float[] { -4, 0, 1, 2 }).reshape(1, 2, 2);
-        using var clipped = UnitGradient.Picture(strong, clipQuantile: 0.5);
-        Assert.Equal(new float[] { 0, 0.5f, 0.75f, 1 }, clipped.data<float>().ToArray());
-        using var unclipped = UnitGradient.Picture(strong);
-        Assert.Equal(new float[] { 0, 0.5f, 0.625f, 0.75f }, unclipped.data<float>().ToArray());
-        using var flat = zeros(3, 2, 2);
-        using var grey = UnitGradient.Picture(flat);
-        Assert.True(grey.eq(0.5f).all().item<bool>());
-    }
-
     [Theory]
     [InlineData("Backprop")]
     [InlineData("Deconvnet")]
