@@ -9,21 +9,63 @@ namespace WhatNetworksLearn.Attribution;
 
 /// <summary>
 /// What a ReLU lets through on the way back. The forward pass is always max(0, h); only the backward pass differs,
-/// which is all that separates three classic pictures of what a unit responds to.
+/// which is all that separates three classic pictures of what a unit responds to: <see cref="Backprop"/>,
+/// <see cref="Deconvnet"/> and <see cref="Guided"/>. A rule of your own is one class: derive from this one, give it a
+/// name, and say in <see cref="Backward"/> what passes back to h; then hand it to <see cref="UnitGradient"/> (or
+/// <see cref="ReluRules"/>) like the three.
 /// </summary>
-public enum ReluBackward
+/// <param name="name">What figures and messages call the rule.</param>
+public abstract class ReluBackward(string name)
 {
     /// <summary>The true gradient: pass the arriving gradient where the forward input h was positive.</summary>
-    Backprop,
+    public static ReluBackward Backprop { get; } = new TrueGradient();
+
     /// <summary>Zeiler and Fergus' deconvnet: pass the arriving gradient where it is positive (a ReLU on the gradient), whatever h was.</summary>
-    Deconvnet,
+    public static ReluBackward Deconvnet { get; } = new DeconvnetRule();
+
     /// <summary>Springenberg et al.'s guided backpropagation: pass only where both h and the arriving gradient are positive.</summary>
-    Guided,
+    public static ReluBackward Guided { get; } = new GuidedRule();
+
+    /// <summary>The three rules of the lecture, in its order (notebook 06 draws each).</summary>
+    public static IReadOnlyList<ReluBackward> Classic { get; } = [Backprop, Deconvnet, Guided];
+
+    /// <summary>What figures and messages call the rule.</summary>
+    public string Name => name;
+
+    /// <summary>
+    /// True for <see cref="Backprop"/>, the ReLU's own derivative: the kit then runs the network as it is, without
+    /// hooks or a step of its own in the graph, so the plain gradient costs what autograd's costs and equals it exactly.
+    /// </summary>
+    public bool IsTrueGradient => ReferenceEquals(this, Backprop);
+
+    /// <summary>
+    /// What one ReLU passes back to its input: given the forward input <paramref name="input"/> (h, the whole batch)
+    /// and the gradient arriving at the ReLU's output (shaped like h), the gradient with respect to h, shaped like h.
+    /// Called inside autograd's backward pass: compute with tensor operations only.
+    /// </summary>
+    public abstract Tensor Backward(Tensor input, Tensor arriving);
+
+    public override string ToString() => Name;
+
+    sealed class TrueGradient() : ReluBackward("Backprop")
+    {
+        public override Tensor Backward(Tensor input, Tensor arriving) => arriving.masked_fill(input.le(0), 0);
+    }
+
+    sealed class DeconvnetRule() : ReluBackward("Deconvnet")
+    {
+        public override Tensor Backward(Tensor input, Tensor arriving) => arriving.relu();
+    }
+
+    sealed class GuidedRule() : ReluBackward("Guided")
+    {
+        public override Tensor Backward(Tensor input, Tensor arriving) => arriving.relu().masked_fill(input.le(0), 0);
+    }
 }
 
 /// <summary>
 /// A ReLU whose backward pass follows a <see cref="ReluBackward"/> rule, as a custom autograd function: forward
-/// computes max(0, h) and keeps h; backward masks the arriving gradient by the rule.
+/// computes max(0, h) and keeps h; backward asks the rule what passes back.
 /// </summary>
 sealed class RuledRelu : autograd.SingleTensorFunction<RuledRelu>
 {
@@ -41,14 +83,7 @@ sealed class RuledRelu : autograd.SingleTensorFunction<RuledRelu>
     {
         using var scope = NewDisposeScope();
         var input = ctx.get_saved_variables()[0];
-        var zero = zeros_like(gradOutput);
-        var passed = (ReluBackward)ctx.get_data("rule") switch
-        {
-            ReluBackward.Backprop => where(input.gt(0), gradOutput, zero),
-            ReluBackward.Deconvnet => gradOutput.relu(),
-            ReluBackward.Guided => where(input.gt(0), gradOutput.relu(), zero),
-            var rule => throw new ArgumentOutOfRangeException(nameof(ctx), $"Unknown ReLU backward rule {rule}."),
-        };
+        var passed = ((ReluBackward)ctx.get_data("rule")).Backward(input, gradOutput);
         // One entry per forward argument: the rule is not a tensor and gets no gradient.
         return [passed.MoveToOuterDisposeScope(), null!];
     }

@@ -1,5 +1,4 @@
 using WhatNetworksLearn.Models;
-using WhatNetworksLearn.Rendering;
 using static TorchSharp.torch;
 
 namespace WhatNetworksLearn.Attribution;
@@ -102,42 +101,6 @@ public sealed record SanityCheckResult(IReadOnlyList<string> Methods, IReadOnlyL
     /// <paramref name="stage"/> (no order at all: its rank correlation counts as 0).
     /// </summary>
     public int EmptyMaps(int method, int stage) => (int)Maps[method, stage].flatten(1).amax(1).eq(0).sum().item<long>();
-
-    /// <summary>A short name for the state of the network at each stage, as the figures caption it.</summary>
-    public string StageCaption(int stage) => stage == 0 ? "trained" : stage == 1 ? $"random {Stages[0]}" : $"… to {Stages[stage - 1]}";
-
-    /// <summary>
-    /// One row per method: the image, then the method's map at every stage, left (trained) to right (all listed layers
-    /// random), each captioned with its rank correlation with the first. Each map is drawn from 0 (black) to its own
-    /// largest value, so a map that is 0 everywhere stays black (and says so).
-    /// </summary>
-    public Figure MapsFigure(int image, string title, int tileSize = 84)
-    {
-        if (image < 0 || image >= Images.shape[0])
-            throw new ArgumentOutOfRangeException(nameof(image), $"There are images 0 to {Images.shape[0] - 1}; image {image} does not exist.");
-        using var scope = NewDisposeScope();
-        var tiles = new List<Tile>();
-        for (int m = 0; m < Methods.Count; m++)
-        {
-            tiles.Add(new Tile(Images[image], Methods[m].Length > 12 ? Methods[m].Replace(' ', '\n') : Methods[m]));   // long names on two lines, under narrow tiles
-            for (int s = 0; s <= Stages.Count; s++)
-            {
-                var map = Maps[m, s, image];
-                float largest = map.max().item<float>();
-                tiles.Add(new Tile(Plot.HeatMap(map / Math.Max(largest, float.Epsilon), Colormap.Hot, normalize: false),
-                    $"{StageCaption(s)}\n{(largest == 0 ? "all 0: no order" : $"ρ = {Correlations[m, s, image].item<float>():F2}")}"));
-            }
-        }
-        return Plot.Grid(tiles, title, columns: Stages.Count + 2, tileSize: tileSize);
-    }
-
-    /// <summary>One line per method: the mean rank correlation with the trained model's map against the number of layers randomised.</summary>
-    public Figure CorrelationChart(string title, int width = 680, int height = 340)
-    {
-        var x = Enumerable.Range(0, Stages.Count + 1).Select(s => (double)s).ToList();
-        var series = Methods.Select((name, m) => new Series(name, x, x.Select(s => MeanCorrelation(m, (int)s)).ToList())).ToList();
-        return LineChart.Draw(series, title, $"layers randomised from the top ({string.Join(", ", Stages)})", "rank correlation with trained", width, height);
-    }
 
     int IndexOf(string method)
     {

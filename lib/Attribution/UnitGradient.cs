@@ -1,6 +1,5 @@
 using WhatNetworksLearn.Features;
 using WhatNetworksLearn.Models;
-using WhatNetworksLearn.Rendering;
 using static TorchSharp.torch;
 
 namespace WhatNetworksLearn.Attribution;
@@ -75,79 +74,57 @@ public sealed class UnitGradient(VisionModel model, ReluBackward rule) : IAttrib
     }
 
     /// <summary>
-    /// A gradient (C x H x W or 1 x C x H x W) as a picture: zero is mid grey, and the value largest in size becomes
-    /// black or white, the customary way of showing deconvnet and guided-backpropagation patterns. A single neuron's
-    /// gradient often has a few very strong pixels that leave the rest faint; <paramref name="clipQuantile"/> below 1
-    /// scales by that quantile of the non-zero magnitudes instead (0.99: the strongest 1% saturate), for more contrast.
-    /// </summary>
-    public static Tensor Picture(Tensor gradient, double clipQuantile = 1.0)
-    {
-        if (clipQuantile is <= 0 or > 1)
-            throw new ArgumentOutOfRangeException(nameof(clipQuantile), $"The clip quantile must lie in (0, 1]; got {clipQuantile}.");
-        using var scope = NewDisposeScope();
-        var chw = Pixels.AsChw(gradient.detach().cpu().to_type(ScalarType.Float32));
-        var magnitudes = chw.abs().flatten();
-        magnitudes = magnitudes.masked_select(magnitudes.gt(0)).sort().Values;   // guided gradients are mostly exact zeros
-        if (magnitudes.shape[0] == 0)
-            return full_like(chw, 0.5f).MoveToOuterDisposeScope();
-        var scale = magnitudes[(long)Math.Round(clipQuantile * (magnitudes.shape[0] - 1))].item<float>();
-        return (chw / (2 * scale) + 0.5f).clamp(0, 1).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>
-    /// The lecture's figure for one unit: the image regions that excite <paramref name="channel"/> of
+    /// What one unit responds to, as the lecture shows it: the image regions that excite <paramref name="channel"/> of
     /// <paramref name="layer"/> most (<see cref="TopPatches.Find(VisionModel, Tensor, string, int, int, double, int, int)"/>)
-    /// and, for each, the pattern the rule's gradient of that neuron draws, cut to the same receptive field. Returns the
-    /// patches and two rows of tiles. With few images, allow several regions per image (<paramref name="perImage"/>);
-    /// they are kept apart by non-maximum suppression. The patterns are drawn by <see cref="Picture"/> with
-    /// <paramref name="clipQuantile"/>. For photos at several scales, find the patches over <see cref="CandidateViews"/>
-    /// and call <see cref="Patterns"/>.
+    /// and, for each, the rule's gradient of that neuron cut to the same receptive field (<see cref="Patterns"/>;
+    /// <c>Plot.Gradient</c> draws them, <see cref="TopPatches.Crops(Tensor, IEnumerable{Patch})"/> the regions). With few images, allow several
+    /// regions per image (<paramref name="perImage"/>); they are kept apart by non-maximum suppression. For photos at
+    /// several scales, find the patches over <see cref="CandidateViews"/> and call <see cref="Patterns"/>.
     /// </summary>
-    public (List<Patch> Patches, List<Tile> Patterns, List<Tile> Crops) TopPatterns(Tensor images, string layer, int channel, int count = 8,
-        int perImage = 1, double clipQuantile = 0.99)
+    public (List<Patch> Patches, List<Tensor> Patterns) TopPatterns(Tensor images, string layer, int channel, int count = 8, int perImage = 1)
     {
         using var views = CandidateViews.Whole(images);
         var patches = TopPatches.Find(model, views, layer, channel, count, perImage: perImage);
-        return (patches, Patterns(views, layer, channel, patches, clipQuantile), TopPatches.Crops(images, patches));
+        return (patches, Patterns(views, layer, channel, patches));
     }
 
     /// <summary>
-    /// For each patch found by <see cref="TopPatches"/> over <paramref name="views"/>, the pattern the rule's gradient of
-    /// its neuron draws: computed on the view in which the unit saw the region (one backward pass for all patches), cut
-    /// to the region in that view, drawn by <see cref="Picture"/> with <paramref name="clipQuantile"/>.
+    /// For each patch found by <see cref="TopPatches"/> over <paramref name="views"/>, the rule's gradient of its neuron
+    /// (C x h x w, on the CPU): computed on the view in which the unit saw the region (one backward pass for all
+    /// patches), cut to the region in that view.
     /// </summary>
-    public List<Tile> Patterns(CandidateViews views, string layer, int channel, IReadOnlyList<Patch> patches, double clipQuantile = 0.99)
+    public List<Tensor> Patterns(CandidateViews views, string layer, int channel, IReadOnlyList<Patch> patches)
     {
         if (patches.Count == 0)
             return [];
-        var patterns = new List<Tile>();
         using var scope = NewDisposeScope();
         var chosen = views.Pixels.index_select(0, tensor(patches.Select(p => (long)p.View).ToArray(), device: views.Pixels.device));
         var gradients = Of(chosen, layer, channel, patches.Select(p => (p.Y, p.X)).ToList());
-        foreach (var (p, i) in patches.Select((p, i) => (p, i)))
+        return patches.Select((p, i) =>
         {
             var r = p.InView;
-            var cut = gradients[i, .., r.Top..(r.Top + r.Height), r.Left..(r.Left + r.Width)];
-            patterns.Add(new Tile(Picture(cut, clipQuantile).MoveToOuterDisposeScope(), $"{Rule}"));
-        }
-        return patterns;
+            return gradients[i, .., r.Top..(r.Top + r.Height), r.Left..(r.Left + r.Width)].clone().MoveToOuterDisposeScope();
+        }).ToList();
     }
 
     /// <summary>
     /// Runs the batch with the rule applied to every ReLU, takes <paramref name="objective"/> of the output of
     /// <paramref name="layer"/> (the network's output when null) and returns its gradient with respect to the pixels.
+    /// The true gradient is the ReLUs' own: then the network runs untouched, as plain autograd would run it.
     /// </summary>
     Tensor Gradient(Tensor pixels, string? layer, Func<Tensor, Tensor> objective)
     {
         model.CheckInput(pixels);
         var target = layer is null ? null : model.Layer(layer);   // an unknown name fails here with the valid ones
         using var scope = NewDisposeScope();
-        using var rules = ReluRules.Apply(model, Rule);
-        using var capture = target is null || target is TorchSharp.Modules.ReLU ? null : new LayerCapture(model, [layer!], detach: false);
+        using var rules = Rule.IsTrueGradient ? null : ReluRules.Apply(model, Rule);
+        // A ReLU's output under a rule is the rule's (a capture hook might see the discarded original).
+        bool ruledRelu = rules is not null && target is TorchSharp.Modules.ReLU;
+        using var capture = target is null || ruledRelu ? null : new LayerCapture(model, [layer!], detach: false);
         var gradient = InputGradient.Of(model, pixels, input =>
         {
             var output = model.Module.forward(input);
-            var watched = target is null ? output : capture?[layer!] ?? rules.OutputOf(target!)
+            var watched = target is null ? output : capture?[layer!] ?? rules!.OutputOf(target!)
                 ?? throw new InvalidOperationException($"Layer '{layer}' did not run in the forward pass of {model.Name}.");
             return objective(watched);
         });

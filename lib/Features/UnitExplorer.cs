@@ -133,7 +133,7 @@ public static class UnitExplorer
                 var top = scan.Top(channel, count: options.RegionsPerUnit, perImage: 2);
                 var patterns = guided.Patterns(views, layer, channel, top);
                 var regions = top.Select((p, r) => new ExplorerRegion(photoNames[p.Image], p.Activation, SideAtInputScale(model, views, p),
-                    Save(CropOfView(views, p), $"{id}-crop{r}.png"), Save(patterns[r].Image, $"{id}-pattern{r}.png"))).ToList();
+                    Save(CropOfView(views, p), $"{id}-crop{r}.png"), Save(Plot.Gradient(patterns[r], 0.99), $"{id}-pattern{r}.png"))).ToList();
                 // One scale for the unit's maps on all photos, so a photo it ignores stays dark.
                 var scale = Math.Max(maps[.., channel].max().item<float>(), 1e-12f);
                 var mapFiles = Enumerable.Range(0, mapCount).Select(p => Save(Plot.HeatMapOverlay(mapPhotos[p], maps[p, channel] / scale, Colormap.Jet, 0.6f, normalize: false), $"{id}-map{p}.png")).ToList();

@@ -184,6 +184,26 @@ public static class Plot
         return Colormaps.Apply(normalize ? Pixels.Normalize(values) : values, colormap).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// A gradient (C x H x W or 1 x C x H x W) as a picture: zero is mid grey, and the value largest in size becomes
+    /// black or white, the customary way of showing deconvnet and guided-backpropagation patterns. A single neuron's
+    /// gradient often has a few very strong pixels that leave the rest faint; <paramref name="clipQuantile"/> below 1
+    /// scales by that quantile of the non-zero magnitudes instead (0.99: the strongest 1% saturate), for more contrast.
+    /// </summary>
+    public static Tensor Gradient(Tensor gradient, double clipQuantile = 1.0)
+    {
+        if (clipQuantile is <= 0 or > 1)
+            throw new ArgumentOutOfRangeException(nameof(clipQuantile), $"The clip quantile must lie in (0, 1]; got {clipQuantile}.");
+        using var scope = NewDisposeScope();
+        var chw = Pixels.AsChw(gradient.detach().cpu().to_type(ScalarType.Float32));
+        var magnitudes = chw.abs().flatten();
+        magnitudes = magnitudes.masked_select(magnitudes.gt(0)).sort().Values;   // guided gradients are mostly exact zeros
+        if (magnitudes.shape[0] == 0)
+            return full_like(chw, 0.5f).MoveToOuterDisposeScope();
+        var scale = magnitudes[(long)Math.Round(clipQuantile * (magnitudes.shape[0] - 1))].item<float>();
+        return (chw / (2 * scale) + 0.5f).clamp(0, 1).MoveToOuterDisposeScope();
+    }
+
     static void DrawTile(SKCanvas canvas, Tile tile, SKRect cell)
     {
         using var bitmap = Pixels.ToBitmap(tile.Image);

@@ -84,8 +84,7 @@ public static class InputOptimizer
         var perImage = new List<double[]>(options.Steps);
         using var progress = onStep is null ? ProgressDisplay.Start(options.Label, options.Steps) : null;
         using var capture = new LayerCapture(model, objective.Layers, detach: false);
-        var stepRule = options.StepRule.ForNewRun();
-        using var stepMemory = stepRule as IDisposable;
+        using var stepRun = options.StepRule.Begin(image.Parameters);
         for (int step = 0; step < options.Steps; step++)
         {
             using var stepScope = NewDisposeScope();
@@ -100,7 +99,7 @@ public static class InputOptimizer
             perImage.Add(values.detach().to_type(ScalarType.Float64).cpu().data<double>().ToArray());
             using (no_grad())
             {
-                image.Parameters.add_(stepRule.Update(gradient));
+                stepRun.Step(gradient);
                 foreach (var regularizer in options.Regularizers)
                     regularizer.Apply(image.Parameters, step);
             }

@@ -2,19 +2,49 @@ using static TorchSharp.torch;
 
 namespace WhatNetworksLearn.Synthesis;
 
-/// <summary>Turns the gradient of the objective into the change added to the parameters (ascent: the objective should grow).</summary>
+/// <summary>
+/// How the loop turns the gradient of the objective into a change of the parameters (ascent: the objective should
+/// grow). Every run of the loop begins afresh (<see cref="Begin"/>), so a rule that remembers earlier gradients
+/// (<see cref="Adam"/>) never carries them from one run into the next.
+/// </summary>
 public interface IStepRule
 {
-    Tensor Update(Tensor gradient);
+    /// <summary>Starts a run whose steps change <paramref name="parameters"/> in place; the loop disposes it at the end.</summary>
+    IStepRun Begin(Tensor parameters);
+}
 
-    /// <summary>The rule one run of the loop steps with: a rule with memory (<see cref="Adam"/>) starts a fresh one, which the loop disposes if it can; others are their own.</summary>
-    IStepRule ForNewRun() => this;
+/// <summary>One run of an <see cref="IStepRule"/>: one step per gradient.</summary>
+public interface IStepRun : IDisposable
+{
+    /// <summary>Changes the parameters by one step up <paramref name="gradient"/> (shaped like them).</summary>
+    void Step(Tensor gradient);
+}
+
+/// <summary>A rule without memory: every step adds <see cref="Change"/> of the gradient to the parameters.</summary>
+public abstract record MemorylessRule : IStepRule
+{
+    /// <summary>What a step adds to the parameters for <paramref name="gradient"/>.</summary>
+    public abstract Tensor Change(Tensor gradient);
+
+    public IStepRun Begin(Tensor parameters) => new Run(this, parameters);
+
+    sealed class Run(MemorylessRule rule, Tensor parameters) : IStepRun
+    {
+        public void Step(Tensor gradient)
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            parameters.add_(rule.Change(gradient));
+        }
+
+        public void Dispose() { }
+    }
 }
 
 /// <summary>Plain gradient ascent: the change is <paramref name="LearningRate"/> times the gradient.</summary>
-public sealed record GradientAscent(double LearningRate) : IStepRule
+public sealed record GradientAscent(double LearningRate) : MemorylessRule
 {
-    public Tensor Update(Tensor gradient) => gradient * LearningRate;
+    public override Tensor Change(Tensor gradient) => gradient * LearningRate;
 }
 
 /// <summary>
@@ -22,9 +52,9 @@ public sealed record GradientAscent(double LearningRate) : IStepRule
 /// Every step then changes the pixels by <paramref name="StepSize"/> on average, however large or small the
 /// gradient of the chosen layer happens to be, so one step size suits every layer and every network.
 /// </summary>
-public sealed record NormalizedGradient(double StepSize) : IStepRule
+public sealed record NormalizedGradient(double StepSize) : MemorylessRule
 {
-    public Tensor Update(Tensor gradient)
+    public override Tensor Change(Tensor gradient)
     {
         using var scope = NewDisposeScope();
         var shape = Enumerable.Repeat(1L, (int)gradient.dim()).ToArray();

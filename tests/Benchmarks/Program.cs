@@ -11,12 +11,12 @@ using Benchmarks;
 // dotnet run -c Release --project tests/Benchmarks -- --memory [runs]   the twenty-reruns memory check
 // dotnet run -c Release --project tests/Benchmarks -- --memory-trace name [runs]   memory after every run of one technique
 // dotnet run -c Release --project tests/Benchmarks -- --serve   runs the workload named on each line of input once, prints
-//                                                                 its milliseconds (alternate.py pairs it with PyTorch)
+//                                                                 its milliseconds (alternate.py pairs it with PyTorch or raw TorchSharp)
 if (args is ["--serve"])
 {
     using var workloads = new Workloads();
     using var forward = new ForwardPasses();
-    Serve.Run(workloads.All().Concat(forward.All()));
+    Serve.Run(workloads.All().Concat(workloads.RawTorchSharp()).Concat(forward.All()));
     return 0;
 }
 if (args.Length > 1 && args[0] == "--memory-trace")

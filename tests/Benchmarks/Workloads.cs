@@ -17,5 +17,8 @@ public sealed class Workloads : IDisposable
     public IReadOnlyList<Workload> All() =>
         Techniques.All.SelectMany(t => t.Benchmarks).Select(b => new Workload(b.Name, b.Size, b.Run(inputs))).ToList();
 
+    /// <summary>Some of them written with TorchSharp alone, on the same models and inputs (<see cref="RawTorchSharp"/>).</summary>
+    public IReadOnlyList<Workload> RawTorchSharp() => Benchmarks.RawTorchSharp.All(inputs);
+
     public void Dispose() => inputs.Dispose();
 }

@@ -1,9 +1,11 @@
-"""Times the kit against PyTorch and ONNX Runtime pair by pair within one sitting, and prints the table for README.md.
+"""Times the kit against PyTorch, ONNX Runtime and raw TorchSharp pair by pair within one sitting, and prints the table for README.md.
 
-Both sides stay loaded (the kit's `--serve` mode, pytorch_reference.py's `--serve` mode); for each comparison, each
-side runs once to warm up, then the two run alternately, the one that goes first switching every pair, so that
-load from other work on the machine falls on both alike. Reported: medians of the pairs and their ratio.
-    python3 tests/Benchmarks/alternate.py [--pairs 15] [name-filter ...] > tests/Benchmarks/results/alternating-DATE.md
+Both sides stay loaded (the kit's `--serve` mode, which also serves the raw TorchSharp workloads of RawTorchSharp.cs,
+and pytorch_reference.py's `--serve` mode); for each comparison, each side runs once to warm up, then the two run
+alternately, the one that goes first switching every pair, so that load from other work on the machine falls on both
+alike. Reported: medians of the pairs and their ratio.
+    python3 tests/Benchmarks/alternate.py [--pairs 15] [filter ...] > tests/Benchmarks/results/alternating-DATE.md
+A filter matches a row's workload or what it is timed against ("raw TorchSharp": only those rows).
 Run `dotnet build -c Release tests/Benchmarks` first.
 """
 import os
@@ -53,14 +55,24 @@ def main():
     filters = args
 
     kit = Server(["dotnet", "bin/Release/net10.0/Benchmarks.dll", "--serve"], cwd=HERE)
-    torch = Server(["/usr/bin/python3", os.path.join(HERE, "pytorch_reference.py"), "--serve"], cwd=ROOT)
-    kit_names, torch_names = kit.names(), set(torch.names())
+    kit_names = kit.names()
 
-    comparisons = [(name, (kit, name), (torch, name), "PyTorch 1.13") for name in kit_names if name in torch_names]
+    def wanted(name, label):
+        return not filters or any(f.lower() in f"{name} {label}".lower() for f in filters)
+
+    raw = ", raw TorchSharp"   # RawTorchSharp.Suffix
+    comparisons = [(name[:-len(raw)], (kit, name[:-len(raw)]), (kit, name), "raw TorchSharp") for name in kit_names if name.endswith(raw)]
     onnx = [n for n in kit_names if n.startswith("trunk forward") and "ONNX Runtime" in n]
     comparisons += [(name, (kit, name), (kit, onnx[0]), "ONNX Runtime") for name in kit_names
                     if name.startswith("trunk forward") and "ONNX Runtime" not in name]
-    comparisons = [c for c in comparisons if not filters or any(f.lower() in c[0].lower() for f in filters)]
+    comparisons = [c for c in comparisons if wanted(c[0], c[3])]
+    # PyTorch only when a row asks for it: the script needs Debian's python3-torch.
+    torch = None
+    if any(wanted(name, "PyTorch 1.13") for name in kit_names if not name.endswith(raw)):
+        torch = Server(["/usr/bin/python3", os.path.join(HERE, "pytorch_reference.py"), "--serve"], cwd=ROOT)
+        torch_names = set(torch.names())
+        comparisons = [(name, (kit, name), (torch, name), "PyTorch 1.13") for name in kit_names
+                       if name in torch_names and wanted(name, "PyTorch 1.13")] + comparisons
 
     load = os.getloadavg()
     print(f"# Alternating kit / other timings, {time.strftime('%Y-%m-%d %H:%M')}\n")
@@ -86,7 +98,8 @@ def main():
     load = os.getloadavg()
     print(f"\nLoad average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}.")
     kit.close()
-    torch.close()
+    if torch is not None:
+        torch.close()
 
 
 main()

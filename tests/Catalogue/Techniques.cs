@@ -100,8 +100,8 @@ public static class Techniques
                 var patches = scan.Top(3, count: 2, perImage: 2);
                 scan.PeakPerImage().Dispose();
                 scan.MostSelective(1);
-                foreach (var tile in new UnitGradient(m, ReluBackward.Guided).Patterns(views, "relu2", 3, patches))
-                    tile.Image.Dispose();
+                foreach (var pattern in new UnitGradient(m, ReluBackward.Guided).Patterns(views, "relu2", 3, patches))
+                    pattern.Dispose();
             },
         },
         new("guided backprop", "06-guided-backprop", "new UnitGradient(")

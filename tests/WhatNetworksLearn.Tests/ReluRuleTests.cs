@@ -61,11 +61,12 @@ public class ReluRuleTests
     }
 
     [Theory]
-    [InlineData(ReluBackward.Backprop)]
-    [InlineData(ReluBackward.Deconvnet)]
-    [InlineData(ReluBackward.Guided)]
-    public void Every_rule_equals_a_step_by_step_chain_rule_with_explicit_masks(ReluBackward rule)
+    [InlineData("Backprop")]
+    [InlineData("Deconvnet")]
+    [InlineData("Guided")]
+    public void Every_rule_equals_a_step_by_step_chain_rule_with_explicit_masks(string name)
     {
+        var rule = Rule(name);
         // The same network run layer by layer; the rule applied by hand between two autograd steps.
         using var model = SmallNet();
         using var pixels = Images(2, seed: 2);
@@ -77,10 +78,10 @@ public class ReluRuleTests
         var a1 = h1.detach().relu().requires_grad_(true);
         var h2 = ((nn.Module<Tensor, Tensor>)model.Layer("conv2")).call(a1);
         var gA1 = autograd.grad([h2[.., 1, 3, 2].sum()], [a1])[0];
-        var gH1 = rule switch
+        var gH1 = name switch
         {
-            ReluBackward.Backprop => gA1 * h1.detach().gt(0),
-            ReluBackward.Deconvnet => gA1.relu(),
+            "Backprop" => gA1 * h1.detach().gt(0),
+            "Deconvnet" => gA1.relu(),
             _ => gA1.relu() * h1.detach().gt(0),
         };
         var expected = autograd.grad([h1], [x], [gH1])[0];
@@ -154,10 +155,11 @@ public class ReluRuleTests
     }
 
     [Theory]
-    [InlineData(ReluBackward.Backprop)]
-    [InlineData(ReluBackward.Guided)]
-    public void Batched_equals_unbatched(ReluBackward rule)
+    [InlineData("Backprop")]
+    [InlineData("Guided")]
+    public void Batched_equals_unbatched(string name)
     {
+        var rule = Rule(name);
         using var model = SmallNet();
         using var pixels = Images(3, seed: 5);
         var unit = new UnitGradient(model, rule);
@@ -193,6 +195,70 @@ public class ReluRuleTests
     }
 
     [Fact]
+    public void The_true_gradient_is_plain_autograd_to_the_last_bit()
+    {
+        // The network runs untouched under the true gradient, so the kit's answer is autograd's, bit for bit: for class
+        // scores, for a unit of a layer and for the output of an in-place ReLU, in float64 and in float32.
+        using var model = SmallNet();
+        using var pixels = Images(3, seed: 14);
+        var unit = new UnitGradient(model, ReluBackward.Backprop);
+        using var scores = unit.Attribute(pixels, Targets.PerImage([1, 0, 1]));
+        using var raw = RawGradient(model, pixels, x => model.Module.forward(x).gather(1, tensor(new long[] { 1, 0, 1 }).unsqueeze(1)).sum());
+        Assert.True(scores.eq(raw).all().item<bool>());
+        foreach (var layer in new[] { "relu1", "conv2" })
+        {
+            using var ours = unit.Of(pixels, layer, 2);
+            using var reference = PlainGradient(model, pixels, layer, 2, null);
+            Assert.True(ours.eq(reference).all().item<bool>(), $"{layer}: not autograd's gradient exactly");
+            Assert.True(ours.abs().max().item<double>() > 0);
+        }
+
+        manual_seed(0);
+        using var resnet = TorchVisionModels.CreateUntrained("resnet18", CPU);
+        using var photo = rand(1, 3, 224, 224, generator: new Generator(15));
+        using var kit = new UnitGradient(resnet, ReluBackward.Backprop).Attribute(photo, 281);
+        using var torch = RawGradient(resnet, photo, x => resnet.Module.forward(x)[.., 281].sum());
+        Assert.True(kit.eq(torch).all().item<bool>());
+    }
+
+    [Fact]
+    public void A_rule_of_your_own_is_one_class_DeepLifts_rescale_rule_sums_to_the_change_of_the_score()
+    {
+        // DeepLIFT's rescale rule (Shrikumar et al., 2017), written here, outside the library, as a teacher would add it:
+        // each image comes with its reference in the second half of the batch, and every ReLU passes back the arriving
+        // gradient times Δ output / Δ input against the reference. Through linear layers and ReLUs, the pixels'
+        // contributions (that gradient times the change of the pixel) then add up to the change of the score exactly,
+        // which the plain gradient times the change does not.
+        using var model = TinyMlp();
+        using var images = Images(5, seed: 16, size: 4);
+        using var references = Images(5, seed: 17, size: 4);
+        using var both = cat([images, references]);
+        using var rescale = new UnitGradient(model, new Rescale()).Attribute(both, 2);
+        using var plain = new UnitGradient(model, ReluBackward.Backprop).Attribute(both, 2);
+        using var scope = NewDisposeScope();
+        var change = images - references;
+        var scores = Output(model, both)[.., 2];
+        var scoreChange = scores[..5] - scores[5..];
+        var summed = (rescale[..5] * change).sum([1, 2, 3]);
+        Assert.True(summed.allclose(scoreChange, rtol: 1e-10, atol: 1e-12), $"{summed.str()} against {scoreChange.str()}");
+        var plainSummed = (plain[..5] * change).sum([1, 2, 3]);
+        Assert.True((plainSummed - scoreChange).abs().max().item<double>() > 1e-3, "the example must have ReLUs that switch between image and reference");
+        Assert.Equal("Rescale", new Rescale().ToString());
+    }
+
+    /// <summary>DeepLIFT's rescale rule for a batch of images followed by as many references.</summary>
+    sealed class Rescale() : ReluBackward("Rescale")
+    {
+        public override Tensor Backward(Tensor input, Tensor arriving)
+        {
+            var halves = input.chunk(2);
+            var delta = halves[0] - halves[1];
+            var multiplier = where(delta.abs().gt(1e-9), (halves[0].relu() - halves[1].relu()) / delta, halves[0].gt(0).to(input.dtype));
+            return arriving * cat([multiplier, multiplier]);
+        }
+    }
+
+    [Fact]
     public void Bad_requests_are_refused_with_reasons()
     {
         using var model = SmallNet();
@@ -206,29 +272,13 @@ public class ReluRuleTests
         Assert.Throws<ArgumentException>(() => unit.Of(wrongSize, "relu2", 0));
     }
 
-    [Fact]
-    public void Pictures_centre_zero_at_grey_and_scale_by_the_largest_magnitude()
-    {
-        using var gradient = tensor(new float[] { -2, 0, 1, 2 }).reshape(1, 2, 2);
-        using var picture = UnitGradient.Picture(gradient);
-        Assert.Equal(new float[] { 0, 0.5f, 0.75f, 1 }, picture.data<float>().ToArray());
-        // Non-zero magnitudes 1, 2, 4: the median, 2, becomes the scale instead of 4, and -4 saturates to black.
-        using var strong = tensor(new float[] { -4, 0, 1, 2 }).reshape(1, 2, 2);
-        using var clipped = UnitGradient.Picture(strong, clipQuantile: 0.5);
-        Assert.Equal(new float[] { 0, 0.5f, 0.75f, 1 }, clipped.data<float>().ToArray());
-        using var unclipped = UnitGradient.Picture(strong);
-        Assert.Equal(new float[] { 0, 0.5f, 0.625f, 0.75f }, unclipped.data<float>().ToArray());
-        using var flat = zeros(3, 2, 2);
-        using var grey = UnitGradient.Picture(flat);
-        Assert.True(grey.eq(0.5f).all().item<bool>());
-    }
-
     [Theory]
-    [InlineData(ReluBackward.Backprop)]
-    [InlineData(ReluBackward.Deconvnet)]
-    [InlineData(ReluBackward.Guided)]
-    public void Works_on_torchvision_resnet18(ReluBackward rule)
+    [InlineData("Backprop")]
+    [InlineData("Deconvnet")]
+    [InlineData("Guided")]
+    public void Works_on_torchvision_resnet18(string name)
     {
+        var rule = Rule(name);
         manual_seed(0);
         using var model = TorchVisionModels.CreateUntrained("resnet18", CPU);
         using var rules = ReluRules.Apply(model, rule);
@@ -276,7 +326,28 @@ public class ReluRuleTests
         return new VisionModel("small-net", "test network", network, new InputSpec(1, 8, 8, [0.5f], [0.25f]), ["a", "b"], null, CPU);
     }
 
-    static Tensor Images(int count, int seed) => rand(count, 1, 8, 8, ScalarType.Float64, generator: new Generator((ulong)seed));
+    /// <summary>A float64 perceptron on 1 x 4 x 4 images: 16 → 8 → ReLU → 6 → ReLU → 3 classes.</summary>
+    static VisionModel TinyMlp()
+    {
+        manual_seed(43);
+        var network = nn.Sequential(("flatten", nn.Flatten()), ("fc1", nn.Linear(16, 8)), ("relu1", nn.ReLU()),
+            ("fc2", nn.Linear(8, 6)), ("relu2", nn.ReLU()), ("fc3", nn.Linear(6, 3)));
+        network.to(ScalarType.Float64);
+        return new VisionModel("tiny-mlp", "test network", network, new InputSpec(1, 4, 4, [0.5f], [0.25f]), ["a", "b", "c"], null, CPU);
+    }
+
+    static ReluBackward Rule(string name) => ReluBackward.Classic.Single(rule => rule.Name == name);
+
+    static Tensor Images(int count, int seed, int size = 8) => rand(count, 1, size, size, ScalarType.Float64, generator: new Generator((ulong)seed));
+
+    /// <summary>The gradient of <paramref name="objective"/> with respect to the pixels by TorchSharp alone: no kit code in between.</summary>
+    static Tensor RawGradient(VisionModel model, Tensor pixels, Func<Tensor, Tensor> objective)
+    {
+        using var scope = NewDisposeScope();
+        var x = pixels.clone().requires_grad_(true);
+        objective(x).backward();
+        return x.grad!.detach().clone().MoveToOuterDisposeScope();
+    }
 
     static Tensor Output(VisionModel model, Tensor pixels)
     {
@@ -284,14 +355,16 @@ public class ReluRuleTests
         return model.Forward(pixels);
     }
 
-    /// <summary>The unit's gradient by plain autograd: no hooks but the capture of the layer.</summary>
-    static Tensor PlainGradient(VisionModel model, Tensor pixels, string layer, int channel, (int Y, int X) p)
+    /// <summary>The gradient of the unit at <paramref name="p"/> (of the channel's sum when null) by plain autograd: no hooks but the capture of the layer.</summary>
+    static Tensor PlainGradient(VisionModel model, Tensor pixels, string layer, int channel, (int Y, int X)? p)
     {
         using var scope = NewDisposeScope();
         var x = pixels.clone().requires_grad_(true);
         using var capture = new LayerCapture(model, [layer], detach: false);
         model.Module.forward(x);
-        return autograd.grad([capture[layer][.., channel, p.Y, p.X].sum()], [x])[0].MoveToOuterDisposeScope();
+        var map = capture[layer][.., channel];
+        var unit = p is { } at ? map[.., at.Y, at.X] : map;
+        return autograd.grad([unit.sum()], [x])[0].MoveToOuterDisposeScope();
     }
 
     /// <summary>The position where the channel responds most to the first image: an active unit, so that its gradient is not zero.</summary>

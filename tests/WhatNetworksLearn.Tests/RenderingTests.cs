@@ -336,4 +336,21 @@ public class RenderingTests
         Assert.Contains("data:image/png;base64,", Formatters.TensorHtml(image));
         Assert.StartsWith("<pre>", Formatters.TensorHtml(logits));
     }
+
+    [Fact]
+    public void Gradient_pictures_centre_zero_at_grey_and_scale_by_the_largest_magnitude()
+    {
+        using var gradient = tensor(new float[] { -2, 0, 1, 2 }).reshape(1, 2, 2);
+        using var picture = Plot.Gradient(gradient);
+        Assert.Equal(new float[] { 0, 0.5f, 0.75f, 1 }, picture.data<float>().ToArray());
+        // Non-zero magnitudes 1, 2, 4: the median, 2, becomes the scale instead of 4, and -4 saturates to black.
+        using var strong = tensor(new float[] { -4, 0, 1, 2 }).reshape(1, 2, 2);
+        using var clipped = Plot.Gradient(strong, clipQuantile: 0.5);
+        Assert.Equal(new float[] { 0, 0.5f, 0.75f, 1 }, clipped.data<float>().ToArray());
+        using var unclipped = Plot.Gradient(strong);
+        Assert.Equal(new float[] { 0, 0.5f, 0.625f, 0.75f }, unclipped.data<float>().ToArray());
+        using var flat = zeros(3, 2, 2);
+        using var grey = Plot.Gradient(flat);
+        Assert.True(grey.eq(0.5f).all().item<bool>());
+    }
 }

@@ -2,6 +2,7 @@ using TorchSharp;
 using WhatNetworksLearn.Attribution;
 using WhatNetworksLearn.Data;
 using WhatNetworksLearn.Models;
+using WhatNetworksLearn.Rendering;
 using static TorchSharp.torch;
 
 namespace WhatNetworksLearn.Tests;
@@ -113,7 +114,7 @@ public sealed class SanityCheckTests : IDisposable
             Assert.Equal(0, result.EmptyMaps(1, s));
             Assert.Equal(0.0, result.MeanCorrelation("nothing", s));
         }
-        Assert.NotEmpty(result.MapsFigure(0, "maps that are 0 everywhere can be drawn").Png);
+        Assert.NotEmpty(SanityCheckFigures.Maps(result, 0, "maps that are 0 everywhere can be drawn").Png);
     }
 
     [Fact]

@@ -268,10 +268,10 @@ public class SynthesisTests
     {
         manual_seed(5);
         using var gradient = randn(3, 2, 4, 4) * tensor(new[] { 1e-4f, 1f, 1e4f }).reshape(3, 1, 1, 1);
-        using var update = new NormalizedGradient(0.02).Update(gradient);
+        using var update = new NormalizedGradient(0.02).Change(gradient);
         using var meanAbsolute = update.abs().flatten(1).mean([1]);
         Assert.True(meanAbsolute.allclose(full(3, 0.02f), rtol: 1e-4));
-        using var zero = new NormalizedGradient(0.02).Update(zeros(1, 1, 2, 2));
+        using var zero = new NormalizedGradient(0.02).Change(zeros(1, 1, 2, 2));
         Assert.Equal(0f, zero.abs().max().item<float>());
     }
 
