@@ -23,7 +23,7 @@ public enum IntegrationBaseline
 /// <param name="Seed">Seeds <see cref="IntegrationBaseline.UniformNoise"/>, so that a result can be reproduced.</param>
 /// <param name="BatchSize">Path points sent through the network per forward and backward pass.</param>
 public sealed record IntegratedGradientsOptions(int Steps = 64, IntegrationBaseline Baseline = IntegrationBaseline.Black, double BlurFraction = 0.1,
-    long Seed = 0, int BatchSize = 64)
+    int Seed = 0, int BatchSize = 64)
 {
     public void Validate()
     {

@@ -57,6 +57,33 @@ public static class MapStatistics
     /// </summary>
     public static double ShareInside(Tensor map, Tensor mask)
     {
+        var (inside, total) = MagnitudeInside(map, mask);
+        return total == 0 ? double.NaN : inside / total;
+    }
+
+    /// <summary>
+    /// The share of several maps' magnitude, taken together, that lies inside their masks (one mask per map, each as
+    /// <see cref="ShareInside"/> takes them): all the magnitude inside the masks over all the maps' magnitude, so each
+    /// map counts by its total and a faint map hardly counts (<see cref="OnObject"/> counts every image alike). NaN
+    /// when every map is zero everywhere.
+    /// </summary>
+    public static double PooledShareInside(IReadOnlyList<Tensor> maps, IReadOnlyList<Tensor> masks)
+    {
+        if (maps.Count != masks.Count || maps.Count == 0)
+            throw new ArgumentException($"Give one mask per map, and at least one map; got {maps.Count} maps and {masks.Count} masks.", nameof(masks));
+        double inside = 0, total = 0;
+        for (int i = 0; i < maps.Count; i++)
+        {
+            var (mapInside, mapTotal) = MagnitudeInside(maps[i], masks[i]);
+            inside += mapInside;
+            total += mapTotal;
+        }
+        return total == 0 ? double.NaN : inside / total;
+    }
+
+    /// <summary>The map's magnitude inside the mask and in all (<see cref="ShareInside"/> says how a map meets its mask).</summary>
+    static (double Inside, double Total) MagnitudeInside(Tensor map, Tensor mask)
+    {
         if (mask.dim() != 2)
             throw new ArgumentException($"The mask must be H x W; got [{string.Join(", ", mask.shape)}]. Prepare it as the image was (ObjectMasks.Prepare).", nameof(mask));
         using var scope = NewDisposeScope();
@@ -69,8 +96,7 @@ public static class MapStatistics
         if (magnitudes.shape[0] != height)
             magnitudes = nn.functional.interpolate(magnitudes[TensorIndex.None, TensorIndex.None], [height, width], mode: InterpolationMode.Bilinear, align_corners: false)[0, 0];
         magnitudes = magnitudes.to_type(ScalarType.Float64);
-        double total = magnitudes.sum().item<double>();
-        return total == 0 ? double.NaN : (magnitudes * mask.detach().cpu().to_type(ScalarType.Float64)).sum().item<double>() / total;
+        return ((magnitudes * mask.detach().cpu().to_type(ScalarType.Float64)).sum().item<double>(), magnitudes.sum().item<double>());
     }
 
     /// <summary>

@@ -46,7 +46,7 @@ public enum SegmentationStart
 /// <param name="Seed">Seeds OpenCV's random generator, which GrabCut's k-means uses, so that a cut can be reproduced.</param>
 public sealed record SegmentationOptions(double ForegroundFraction = 0.05, double BackgroundFraction = 0.30,
     double ProbableForegroundFraction = 0.35, int Iterations = 5, double Blur = 0,
-    SegmentationStart Start = SegmentationStart.Seeds, double BoxFraction = 0.4, long Seed = 0)
+    SegmentationStart Start = SegmentationStart.Seeds, double BoxFraction = 0.4, int Seed = 0)
 {
     public void Validate()
     {
@@ -284,7 +284,7 @@ public static class SaliencySegmentation
     }
 
     /// <summary>OpenCV's GrabCut on H x W x 3 bytes, started from a seed mask; returns the final label of each pixel.</summary>
-    static byte[] GrabCut(byte[] hwc, byte[] seeds, int height, int width, int iterations, long seed)
+    static byte[] GrabCut(byte[] hwc, byte[] seeds, int height, int width, int iterations, int seed)
     {
         using var image = new Mat(height, width, MatType.CV_8UC3);
         using var mask = new Mat(height, width, MatType.CV_8UC1);

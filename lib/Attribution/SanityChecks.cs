@@ -15,7 +15,7 @@ public sealed class RandomizedLayers : IDisposable
 {
     readonly List<(Tensor Parameter, Tensor Original)> saved = [];
 
-    RandomizedLayers(VisionModel model, IReadOnlyList<string> layers, long seed)
+    RandomizedLayers(VisionModel model, IReadOnlyList<string> layers, int seed)
     {
         Layers = layers;
         CheckLayers(model, layers);
@@ -27,7 +27,7 @@ public sealed class RandomizedLayers : IDisposable
             using var scope = NewDisposeScope();
             foreach (var (name, module) in modules)
             {
-                using var generator = new Generator((ulong)(seed * 100_003 + model.LayerNames.ToList().IndexOf(name)));
+                using var generator = new Generator((ulong)((long)seed * 100_003 + model.LayerNames.ToList().IndexOf(name)));
                 foreach (var parameter in module.parameters())
                 {
                     if (!done.Add(parameter))
@@ -49,7 +49,7 @@ public sealed class RandomizedLayers : IDisposable
     }
 
     /// <summary>Randomises <paramref name="layers"/> (names of <see cref="VisionModel.LayerNames"/>, children included) until the result is disposed.</summary>
-    public static RandomizedLayers Apply(VisionModel model, IReadOnlyList<string> layers, long seed = 0)
+    public static RandomizedLayers Apply(VisionModel model, IReadOnlyList<string> layers, int seed = 0)
     {
         if (layers.Count == 0)
             throw new ArgumentException("Name at least one layer to randomise.", nameof(layers));
@@ -132,7 +132,7 @@ public static class CascadingRandomization
     /// with <paramref name="seed"/>. All methods must be built around <paramref name="model"/> itself.
     /// </summary>
     public static SanityCheckResult Run(VisionModel model, IReadOnlyList<(string Name, IAttribution Method)> methods, Tensor pixels, Targets targets,
-        IReadOnlyList<string> stages, long seed = 0)
+        IReadOnlyList<string> stages, int seed = 0)
     {
         if (methods.Count == 0)
             throw new ArgumentException("Give at least one attribution method to check.", nameof(methods));

@@ -13,7 +13,7 @@ namespace WhatNetworksLearn.Attribution;
 /// False (Smilkov et al.'s SmoothGrad): the mean of the signed attributions, in which evidence for and against can cancel.
 /// True: the mean of their magnitudes, that is the mean of the saliency maps of the copies, what notebooks 07 and 08 show.
 /// </param>
-public sealed record SmoothGradOptions(int Samples = 32, float NoiseLevel = 0.15f, long Seed = 0, int BatchSize = 32, bool Magnitudes = false)
+public sealed record SmoothGradOptions(int Samples = 32, float NoiseLevel = 0.15f, int Seed = 0, int BatchSize = 32, bool Magnitudes = false)
 {
     public void Validate()
     {

@@ -99,9 +99,11 @@ public static class Plot
     /// <summary>
     /// The image with a signed map laid over it on a fixed scale: <paramref name="map"/> / <paramref name="scale"/>,
     /// clipped to [-1, 1], is painted red where positive and blue where negative, with an opacity growing with its size
-    /// up to <paramref name="opacity"/>; zero leaves the image as it is. Because the scale is fixed, a small value stays
-    /// faint however small all the values of an image are: noise cannot pass for importance, as it does when each map
-    /// is stretched to its own range. <paramref name="map"/> is H x W, resized to the image if needed. Returns 3 x H x W.
+    /// up to <paramref name="opacity"/>; zero leaves the image as it is, except that a colour image is drawn in grey (its
+    /// luminance), so that red and blue are the map's alone, on a red saucer as on a white shirt. Because the scale is
+    /// fixed, a small value stays faint however small all the values of an image are: noise cannot pass for importance,
+    /// as it does when each map is stretched to its own range. <paramref name="map"/> is H x W, resized to the image if
+    /// needed. Returns 3 x H x W.
     /// </summary>
     public static Tensor SignedOverlay(Tensor image, Tensor map, float scale, float opacity = 0.8f)
     {
@@ -111,6 +113,8 @@ public static class Plot
             throw new ArgumentOutOfRangeException(nameof(opacity), "Opacity must be between 0 and 1.");
         using var scope = NewDisposeScope();
         var (rgb, values) = ImageAndMap(image, map);
+        if (Pixels.AsChw(image).shape[0] == 3)
+            rgb = (rgb * tensor(new[] { 0.299f, 0.587f, 0.114f }).reshape(3, 1, 1)).sum(0, keepdim: true).expand_as(rgb);   // Rec. 601 luminance
         var v = (values / scale).clamp(-1, 1);
         var red = tensor(new[] { 0.9f, 0.05f, 0.05f }).reshape(3, 1, 1);
         var blue = tensor(new[] { 0.1f, 0.35f, 1f }).reshape(3, 1, 1);

@@ -54,7 +54,7 @@ public sealed class BenchmarkInputs : IDisposable
     {
         using var data = FashionMnist.Load(FashionMnist.Split.Test, count);
         using var flat = data.Images.reshape(data.Count, -1);
-        var features = Tsne.PrincipalComponents(flat, dimensions);
+        var features = PrincipalComponents.Project(flat, dimensions);
         using var labels = data.Labels.to_type(ScalarType.Int64).cpu();
         return (features, labels.data<long>().ToArray());
     }

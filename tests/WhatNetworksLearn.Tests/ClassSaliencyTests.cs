@@ -69,7 +69,7 @@ public class ClassSaliencyTests
         using var noiseless = new SmoothGrad(gradient, new SmoothGradOptions(Samples: 4, NoiseLevel: 0)).Attribute(pixels, 0);
         Assert.True(noiseless.allclose(plain, rtol: 1e-10, atol: 1e-14));
 
-        SmoothGrad Smooth(long seed) => new(gradient, new SmoothGradOptions(Samples: 6, NoiseLevel: 0.2f, Seed: seed));
+        SmoothGrad Smooth(int seed) => new(gradient, new SmoothGradOptions(Samples: 6, NoiseLevel: 0.2f, Seed: seed));
         using var first = Smooth(7).Attribute(pixels, 0);
         using var again = Smooth(7).Attribute(pixels, 0);
         using var other = Smooth(8).Attribute(pixels, 0);

@@ -63,4 +63,37 @@ public class MapStatisticsTests
         Assert.True(double.IsNaN(MapStatistics.Correlation(a, flat)));
         Assert.Throws<ArgumentException>(() => MapStatistics.Correlation(a, b));
     }
+
+    [Fact]
+    public void Share_inside_weighs_soft_masks_and_adds_the_channels()
+    {
+        // Magnitudes 1, 2, 0, 1 (total 4); a soft mask of 0.5 and 1 over the first row holds 0.5 x 1 + 1 x 2 = 2.5.
+        using var map = tensor(new float[,] { { 1, -2 }, { 0, 1 } });
+        using var soft = tensor(new float[,] { { 0.5f, 1 }, { 0, 0 } });
+        Assert.Equal(0.625, MapStatistics.ShareInside(map, soft), 9);
+        // Two channels: pixel magnitudes 1 + 3 = 4, 0, 0, 0 + 4 = 4; the diagonal holds all 8.
+        using var colour = tensor(new float[] { 1, 0, 0, 0, /* second channel */ -3, 0, 0, 4 }).reshape(2, 2, 2);
+        using var diagonal = eye(2);
+        Assert.Equal(1.0, MapStatistics.ShareInside(colour, diagonal), 9);
+        // Disjoint masks that cover the image share the whole map between them.
+        using var offDiagonal = 1 - diagonal;
+        Assert.Equal(1.0, MapStatistics.ShareInside(map, diagonal) + MapStatistics.ShareInside(map, offDiagonal), 9);
+    }
+
+    [Fact]
+    public void Pooled_share_counts_each_map_by_its_total()
+    {
+        // Map a (total 1) lies wholly inside its mask; map b (total 4) has 1 of its 4 inside: pooled (1 + 1) / (1 + 4) = 0.4,
+        // where the mean of the two shares would be (1 + 0.25) / 2.
+        using var a = tensor(new float[,] { { 1, 0 }, { 0, 0 } });
+        using var b = tensor(new float[,] { { 0, -3 }, { 1, 0 } });
+        using var top = tensor(new float[,] { { 1, 1 }, { 0, 0 } });
+        using var bottom = 1 - top;
+        Assert.Equal(0.4, MapStatistics.PooledShareInside([a, b], [top, bottom]), 9);
+        // One map alone is its own share; a map that is zero everywhere adds nothing.
+        using var nothing = zeros(2, 2);
+        Assert.Equal(MapStatistics.ShareInside(b, bottom), MapStatistics.PooledShareInside([b, nothing], [bottom, top]), 9);
+        Assert.True(double.IsNaN(MapStatistics.PooledShareInside([nothing], [top])));
+        Assert.Throws<ArgumentException>(() => MapStatistics.PooledShareInside([a, b], [top]));
+    }
 }

@@ -78,7 +78,7 @@ public class NotebookTests
             "grad-cam-of-the-predicted-class-at-four-depths-of-fashion-cnn",
             "grad-cam-left-and-guided-grad-cam-right-for-the-three-most-likely-classes",
             "integrated-gradients-of-ankle-boot-from-three-baselines-64-steps",
-            "four-images-explained-by-six-methods-magnitudes-each-map-scaled-to-its-own-maximum",
+            "four-images-explained-by-six-methods-magnitudes",
             "grad-cam-grad-cam-and-rise-for-the-predicted-class",
             "grad-cam-of-the-resnet-18-trunk-s-feature-total-on-three-photos",
             "resnet-18-imagenet-grad-cam-guided-grad-cam-and-integrated-gradients-of-the-top-class"],

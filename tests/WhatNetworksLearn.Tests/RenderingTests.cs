@@ -107,6 +107,11 @@ public class RenderingTests
         var faint = Plot.SignedOverlay(image, map * 0.01f, scale: 0.2f);
         Assert.True((faint - 0.5f).abs().max().item<float>() < 0.02f);
         Assert.Throws<ArgumentOutOfRangeException>(() => Plot.SignedOverlay(image, map, scale: 0));
+        // A colour image shows in grey under the map, so that red can only mean the map: a red pixel becomes its luminance.
+        var redImage = stack([ones(1, 4), zeros(1, 4), zeros(1, 4)]);
+        var onRed = Plot.SignedOverlay(redImage, map, scale: 0.2f, opacity: 0.8f);
+        AssertClose(new[] { 0.299f, 0.299f, 0.299f }, onRed[.., 0, 0].data<float>().ToArray());
+        AssertClose(new[] { 0.2f * 0.299f + 0.8f * 0.9f, 0.2f * 0.299f + 0.8f * 0.05f, 0.2f * 0.299f + 0.8f * 0.05f }, onRed[.., 0, 2].data<float>().ToArray());
         // The key runs from full blue on the left through grey to full red on the right.
         var key = Plot.SignedKey(height: 2, width: 3);
         AssertClose(new[] { 0.18f, 0.38f, 0.9f }, key[.., 0, 0].data<float>().ToArray());

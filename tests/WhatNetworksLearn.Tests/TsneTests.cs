@@ -95,7 +95,7 @@ public class TsneTests
         var x = RandomPoints(300, 7, seed: 4);
         using var t = tensor(x);
         const int k = 12;
-        var (indices, distances) = Tsne.NearestNeighbours(t, k);
+        var (indices, distances) = ExactNeighbours.Of(t, k);
         for (int i = 0; i < 300; i++)
         {
             var expected = Enumerable.Range(0, 300).Where(j => j != i).OrderBy(j => SquaredDistance(x, i, j)).Take(k).ToArray();
@@ -230,7 +230,7 @@ public class TsneTests
         var y = result.Embedding;
         using var points = tensor(x);
 
-        Assert.True(Tsne.Trustworthiness(points, y, 5) >= 0.9);
+        Assert.True(Trustworthiness.Of(points, y, 5) >= 0.9);
         // every point is nearer its own cluster's centre in 2-D than any other's
         var centres = new double[5, 2];
         for (int i = 0; i < labels.Length; i++)
@@ -249,8 +249,8 @@ public class TsneTests
         var (x, labels) = Clusters(clusters: 3, perCluster: 30, seed: 12);
         var result = Tsne.Embed(x, new TsneOptions(Perplexity: 10, Iterations: 500, ExactGradient: true));
         using var points = tensor(x);
-        Assert.True(Tsne.Trustworthiness(points, result.Embedding, 5) >= 0.9);
-        var (near, _) = Tsne.NearestNeighbours(result.ToTensor(), 5);
+        Assert.True(Trustworthiness.Of(points, result.Embedding, 5) >= 0.9);
+        var (near, _) = ExactNeighbours.Of(result.ToTensor(), 5);
         int agree = Enumerable.Range(0, labels.Length).Count(i => near.AsSpan(i * 5, 5).ToArray().Count(j => labels[j] == labels[i]) >= 3);
         Assert.True(agree >= 0.95 * labels.Length);
     }
@@ -295,7 +295,7 @@ public class TsneTests
             for (int j = 0; j < 5; j++)
                 x[i, j] = (float)((5 - j) * Gaussian(random) + 3); // variances 25, 16, 9, 4, 1, off-centre
         using var t = tensor(x);
-        using var scores = Tsne.PrincipalComponents(t, 3).to_type(ScalarType.Float64);
+        using var scores = PrincipalComponents.Project(t, 3).to_type(ScalarType.Float64);
         using var covariance = scores.t().mm(scores) / 399;
         var c = covariance.data<double>().ToArray();
         Assert.True(c[0] > c[4] && c[4] > c[8]);
@@ -327,12 +327,12 @@ public class TsneTests
         var x = RandomPoints(60, 4, seed: 17);
         var y = RandomPoints(60, 2, seed: 18);
         using var points = tensor(x);
-        Assert.Equal(ReferenceTrustworthiness(x, y, 5), Tsne.Trustworthiness(points, y, 5), 10);
+        Assert.Equal(ReferenceTrustworthiness(x, y, 5), Trustworthiness.Of(points, y, 5), 10);
 
         var identity = RandomPoints(60, 2, seed: 19);
         using var same = tensor(identity);
-        Assert.Equal(1, Tsne.Trustworthiness(same, identity, 5), 10);
-        Assert.Throws<ArgumentOutOfRangeException>(() => Tsne.Trustworthiness(points, y, 30));
+        Assert.Equal(1, Trustworthiness.Of(same, identity, 5), 10);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Trustworthiness.Of(points, y, 30));
     }
 
     // ------------------------------------------------------------ bad input
