@@ -24,7 +24,7 @@ public class DeletionInsertionTests
         using var deletion = DeletionInsertion.Deletion(model, image, cornerFirst, 0, options);
         var expected = Enumerable.Range(0, 65).Select(k => Sigmoid(5 * Math.Max(0, 4 - k))).ToArray();
         Assert.Equal(expected, deletion.Probabilities[0].data<double>().ToArray(), (a, b) => Math.Abs(a - b) < 1e-6);
-        Assert.Equal(DeletionInsertion.Area(expected, deletion.Fractions), deletion.Areas[0], 6);
+        Assert.Equal(FaithfulnessCurves.Area(expected, deletion.Fractions), deletion.Areas[0], 6);
         // Corner last: nothing changes until step 60, then the same fall.
         using var late = DeletionInsertion.Deletion(model, image, cornerLast, 0, options);
         var lateExpected = Enumerable.Range(0, 65).Select(k => Sigmoid(5 * Math.Min(4, 64 - k))).ToArray();
