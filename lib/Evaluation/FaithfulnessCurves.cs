@@ -16,6 +16,20 @@ public sealed record FaithfulnessCurves(Tensor Probabilities, double[] Fractions
     /// <summary>The mean curve over the images (one value per fraction).</summary>
     public double[] MeanCurve => Probabilities.mean([0]).to_type(ScalarType.Float64).data<double>().ToArray();
 
+    /// <summary>
+    /// How far this map's areas lie above <paramref name="other"/>'s on the same images: the mean of the per-image
+    /// differences and its standard error (their standard deviation / √N), so that a lead can be told from noise.
+    /// </summary>
+    public (double Mean, double StandardError) AreaDifference(FaithfulnessCurves other)
+    {
+        if (other.Areas.Length != Areas.Length || Areas.Length < 2)
+            throw new ArgumentException($"Compare curves of the same images, at least two; got {Areas.Length} and {other.Areas.Length}.", nameof(other));
+        var differences = Areas.Zip(other.Areas, (a, b) => a - b).ToArray();
+        double mean = differences.Average();
+        double variance = differences.Sum(d => (d - mean) * (d - mean)) / (differences.Length - 1);
+        return (mean, Math.Sqrt(variance / differences.Length));
+    }
+
     public void Dispose() => Probabilities.Dispose();
 
     /// <summary>The area under a curve by the trapezoid rule.</summary>
