@@ -12,6 +12,7 @@ using Benchmarks;
 // dotnet run -c Release --project tests/Benchmarks -- --memory-trace name [runs]   memory after every run of one technique
 // dotnet run -c Release --project tests/Benchmarks -- --serve   runs the workload named on each line of input once, prints
 //                                                                 its milliseconds (alternate.py pairs it with PyTorch or raw TorchSharp)
+// dotnet run -c Release --project tests/Benchmarks -- --only ROAD RISE   only the workloads whose "name: size" contains one of the words
 if (args is ["--serve"])
 {
     using var workloads = new Workloads();
@@ -44,5 +45,10 @@ var config = DefaultConfig.Instance
     .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithStrategy(RunStrategy.Monitoring)
         .WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(3))
     .WithSummaryStyle(SummaryStyle.Default.WithMaxParameterColumnWidth(100));
+if (args is ["--only", .. var words])
+{
+    TechniqueBenchmarks.Only = words;
+    args = [];
+}
 BenchmarkSwitcher.FromAssembly(typeof(TechniqueBenchmarks).Assembly).Run(args.Length == 0 ? ["--filter", "*"] : args, config);
 return 0;

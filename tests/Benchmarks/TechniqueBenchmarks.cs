@@ -17,10 +17,14 @@ public class TechniqueBenchmarks
     [ParamsSource(nameof(Names))]
     public string Technique { get; set; } = "";
 
+    /// <summary>Words a workload's "name: size" must contain one of to be run (--only); empty: every workload.</summary>
+    public static IReadOnlyList<string> Only { get; set; } = [];
+
     public static IEnumerable<string> Names()
     {
         using var all = new Workloads();
-        return all.All().Select(w => $"{w.Name}: {w.Size}").ToList();
+        return all.All().Select(w => $"{w.Name}: {w.Size}")
+            .Where(name => Only.Count == 0 || Only.Any(word => name.Contains(word, StringComparison.OrdinalIgnoreCase))).ToList();
     }
 
     [GlobalSetup]

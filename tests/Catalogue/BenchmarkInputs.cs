@@ -25,6 +25,7 @@ public sealed class BenchmarkInputs : IDisposable
         using var photo = ImageFiles.Load(Kit.DataPath("images", "chelsea.png"));
         Cat = Images.Prepare(photo, ResNet);
         (FirstGarment, FirstGarmentBatch, FirstFourGarments, FirstLabel, CatImage) = (Garments[0], Garments[..1], Garments[..4], GarmentLabels[..1], Cat[0]);
+        GarmentMaps = Garments.select(1, 0);
     }
 
     public VisionModel Fashion { get; } = FashionCnn.Load(CPU);
@@ -40,6 +41,8 @@ public sealed class BenchmarkInputs : IDisposable
     public Tensor FirstFourGarments { get; }
     public Tensor FirstLabel { get; }
     public Tensor CatImage { get; }
+    /// <summary>A map per garment for the faithfulness measures (100 x 28 x 28): its own brightness, bright pixels first.</summary>
+    public Tensor GarmentMaps { get; }
     public Hog Hog { get; } = new(HogClassifier.FashionMnistHog);
 
     /// <summary>The t-SNE benchmark's input, made on first use (it needs the full Fashion-MNIST test set): see <see cref="TsneInput"/>.</summary>
@@ -65,7 +68,7 @@ public sealed class BenchmarkInputs : IDisposable
         ResNet.Dispose();
         Trunk.Dispose();
         Hog.Dispose();
-        foreach (var t in new[] { Garments, GarmentLabels, Cat, FirstGarment, FirstGarmentBatch, FirstFourGarments, FirstLabel, CatImage })
+        foreach (var t in new[] { Garments, GarmentLabels, Cat, FirstGarment, FirstGarmentBatch, FirstFourGarments, FirstLabel, CatImage, GarmentMaps })
             t.Dispose();
         if (tsneInput.IsValueCreated)
             tsneInput.Value.Dispose();

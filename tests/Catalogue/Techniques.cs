@@ -179,6 +179,34 @@ public static class Techniques
                 (m, x) => DeletionInsertion.Insertion(m, x, x.select(1, 0), 0, new DeletionInsertionOptions(BlurSigma: -1)),
                 (m, x) => DeletionInsertion.Deletion(m, x, x.select(1, 0), 0, new DeletionInsertionOptions(BatchSize: 0)),
             ],
+            Benchmarks =
+            [
+                new("deletion", "100 images, 28 steps, fashion-cnn", b => () => DeletionInsertion.Deletion(b.Fashion, b.Garments, b.GarmentMaps, 0).Dispose()),
+                new("insertion", "100 images, 28 steps from a blur (σ = 10 % of the side), fashion-cnn", b => () =>
+                    DeletionInsertion.Insertion(b.Fashion, b.Garments, b.GarmentMaps, 0, new DeletionInsertionOptions(BlurSigma: 0.1)).Dispose()),
+            ],
+        },
+        new("road", "18-sanity-checks", "Road.MostRelevantFirst(")
+        {
+            Types = [typeof(Road)],
+            OnImages = (m, x) =>
+            {
+                using var channel = x.select(1, 0);
+                using var maps = channel.abs();
+                Road.MostRelevantFirst(m, x, maps, 0, new RoadOptions([0, 0.5])).Dispose();
+                Road.LeastRelevantFirst(m, x, maps, 0, new RoadOptions([0, 0.5])).Dispose();
+            },
+            BadOptions =
+            [
+                (m, x) => Road.MostRelevantFirst(m, x, x.select(1, 0), 0, new RoadOptions([0, 1])),
+                (m, x) => Road.LeastRelevantFirst(m, x, x.select(1, 0), 0, new RoadOptions(Noise: -0.01)),
+                (m, x) => Road.MostRelevantFirst(m, x, x.select(1, 0), 0, new RoadOptions(BatchSize: 0)),
+            ],
+            Benchmarks =
+            [
+                new("ROAD", "100 images, most relevant first, 10 fractions (0 to 90 %), fashion-cnn", b => () =>
+                    Road.MostRelevantFirst(b.Fashion, b.Garments, b.GarmentMaps, 0).Dispose()),
+            ],
         },
         new("rise", "17-grad-cam-and-integrated-gradients", "new Rise(")
         {

@@ -24,7 +24,7 @@ public class DeletionInsertionTests
         using var deletion = DeletionInsertion.Deletion(model, image, cornerFirst, 0, options);
         var expected = Enumerable.Range(0, 65).Select(k => Sigmoid(5 * Math.Max(0, 4 - k))).ToArray();
         Assert.Equal(expected, deletion.Probabilities[0].data<double>().ToArray(), (a, b) => Math.Abs(a - b) < 1e-6);
-        Assert.Equal(DeletionInsertion.Area(expected, deletion.Fractions), deletion.Areas[0], 6);
+        Assert.Equal(FaithfulnessCurves.Area(expected, deletion.Fractions), deletion.Areas[0], 6);
         // Corner last: nothing changes until step 60, then the same fall.
         using var late = DeletionInsertion.Deletion(model, image, cornerLast, 0, options);
         var lateExpected = Enumerable.Range(0, 65).Select(k => Sigmoid(5 * Math.Min(4, 64 - k))).ToArray();
@@ -51,5 +51,18 @@ public class DeletionInsertionTests
         Assert.True(both.Probabilities[1].allclose(second.Probabilities[0]));
         Assert.Contains("N x H x W", Assert.Throws<ArgumentException>(() => DeletionInsertion.Deletion(model, images, rand(2, 1, 8, 8), 0)).Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => DeletionInsertion.Insertion(model, images, maps, 0, new DeletionInsertionOptions(Steps: 0)));
+    }
+
+    [Fact]
+    public void The_difference_of_two_maps_areas_comes_with_its_standard_error()
+    {
+        // Per-image differences 1, 2, 3: mean 2, standard deviation 1, standard error 1 / √3.
+        using var a = new FaithfulnessCurves(zeros(3, 2), [0, 1], [1.5, 2.5, 3.5]);
+        using var b = new FaithfulnessCurves(zeros(3, 2), [0, 1], [0.5, 0.5, 0.5]);
+        var (mean, error) = a.AreaDifference(b);
+        Assert.Equal(2, mean, 12);
+        Assert.Equal(1 / Math.Sqrt(3), error, 12);
+        Assert.Equal(-2, b.AreaDifference(a).Mean, 12);
+        Assert.Throws<ArgumentException>(() => a.AreaDifference(new FaithfulnessCurves(zeros(1, 2), [0, 1], [1.0])));
     }
 }

@@ -85,6 +85,7 @@ public class NotebookTests
         ["18-sanity-checks"] = ["cascading-randomisation-six-maps-of-one-ankle-boot-as-fashion-cnn-s-layers-turn-random-from-the-top",
             "cascading-randomisation-six-maps-of-one-pullover-as-fashion-cnn-s-layers-turn-random-from-the-top",
             "rank-correlation-with-the-trained-network-s-map-mean-over-50-images",
+            "deletion-and-road-on-one-garment-the-pixels-one-map-ranks-first-painted-black-or-filled-from-their-neighbours",
             "resnet-18-imagenet-four-maps-of-the-cat-photo-as-the-layers-turn-random-from-the-top"],
         ["19-unit-explorer"] = ["the-unit-explorer-s-first-unit-of-each-stage-what-it-looks-for-its-map-its-top-regions-and-their-patterns"],
         ["20-robust-models"] = ["adversarial-training-of-fashion-cnn-robust-accuracy-per-epoch",
