@@ -1,7 +1,15 @@
 using WhatNetworksLearn.Models;
+using WhatNetworksLearn.Rendering;
 using static TorchSharp.torch;
 
 namespace WhatNetworksLearn.Features;
+
+/// <summary>
+/// How selective one unit is over the candidate regions of a scan (<see cref="LayerScan.RankBySelectivity"/>): the mean
+/// activation of its top regions over its mean activation on all candidates, how many different images those top
+/// regions come from, and the regions themselves, strongest first.
+/// </summary>
+public sealed record UnitSelectivity(int Channel, double Selectivity, int Images, IReadOnlyList<Patch> Top);
 
 /// <summary>
 /// The responses of some channels of one layer over a set of candidate views, from one pass through the network, so
@@ -10,13 +18,13 @@ namespace WhatNetworksLearn.Features;
 /// </summary>
 public sealed class LayerScan : IDisposable
 {
-    readonly CandidateViews views;
     readonly Region[] boxes;
     readonly List<int>[] viewsOf;
 
     internal LayerScan(CandidateViews views, string layer, IReadOnlyList<int> channels, Tensor maps, ReceptiveField field)
     {
-        this.views = views;
+        Views = views;
+        Field = field;
         Layer = layer;
         Channels = channels;
         Maps = maps;
@@ -34,6 +42,12 @@ public sealed class LayerScan : IDisposable
     }
 
     public string Layer { get; }
+
+    /// <summary>The views scanned: each candidate region lies in one of them.</summary>
+    public CandidateViews Views { get; }
+
+    /// <summary>The receptive field of the layer's units in a view's pixels.</summary>
+    public ReceptiveField Field { get; }
 
     /// <summary>The channels scanned, in the order of <see cref="Maps"/>' second dimension.</summary>
     public IReadOnlyList<int> Channels { get; }
@@ -88,27 +102,112 @@ public sealed class LayerScan : IDisposable
             throw new ArgumentOutOfRangeException(nameof(count), "Count and patches per image must be at least 1.");
         if (iouThreshold is < 0 or > 1)
             throw new ArgumentOutOfRangeException(nameof(iouThreshold), $"The overlap threshold is an IoU in [0, 1]; got {iouThreshold}.");
+        int k = IndexOf(channel);
+        int positions = boxes.Length, columns = (int)Maps.shape[3];
+        using var values = Maps[.., k].reshape(-1);   // view-major, then row, then column
+        var patches = new List<Patch>();
+        var keptIn = new Dictionary<int, List<Region>>();
+        // One walk over all candidates, strongest first: a candidate is kept unless its image already has perImage
+        // regions or one that overlaps it too much. Each image's regions are thus its own greedy suppression.
+        foreach (var (c, activation) in StrongestFirst(values))
+        {
+            var view = Views.Views[c / positions];
+            var (imageWidth, imageHeight) = Views.ImageSizes[view.Image];
+            var region = view.ToImage(boxes[c % positions], imageWidth, imageHeight);
+            if (!keptIn.TryGetValue(view.Image, out var kept))
+                keptIn[view.Image] = kept = [];
+            if (kept.Count >= perImage || kept.Any(r => r.IoU(region) > iouThreshold))
+                continue;
+            kept.Add(region);
+            int p = c % positions;
+            patches.Add(new Patch(view.Image, region, activation, p / columns, p % columns, c / positions, boxes[p]));
+            if (patches.Count == count)
+                break;
+        }
+        return patches;
+    }
+
+    /// <summary>
+    /// Every scanned channel ranked by how selective it is over all candidate regions: the mean activation of its
+    /// <paramref name="regions"/> top regions (<see cref="Top"/>, with <paramref name="iouThreshold"/> and
+    /// <paramref name="perImage"/>) divided by its mean activation over every position of every view. A unit that
+    /// responds a little to everything scores near 1; one that is silent on most regions and strong on a few scores
+    /// high; one that never responds scores 0. Each comes with its top regions and how many different images they are from.
+    /// </summary>
+    public List<UnitSelectivity> RankBySelectivity(int regions = 8, double iouThreshold = 0.3, int perImage = 3)
+    {
+        if (regions < 1)
+            throw new ArgumentOutOfRangeException(nameof(regions), $"Rank by at least one top region; got {regions}.");
+        float[] means;
+        using (NewDisposeScope())
+            means = Maps.mean([0, 2, 3]).data<float>().ToArray();
+        return Channels.Select((channel, k) =>
+            {
+                var top = Top(channel, regions, iouThreshold, perImage);
+                double selectivity = means[k] > 0 ? top.Average(p => (double)p.Activation) / means[k] : 0;
+                return new UnitSelectivity(channel, selectivity, top.Select(p => p.Image).Distinct().Count(), top);
+            })
+            .OrderByDescending(u => u.Selectivity).ThenBy(u => u.Channel)
+            .ToList();
+    }
+
+    /// <summary>
+    /// Each patch as the unit saw it: its region cut from the view that holds it (the photo at that view's scale) and
+    /// set on a mid-grey square as wide as the receptive field (at most the view), where it lies in the field; grey is
+    /// the part of the field beyond the view's border, which the unit saw as padding. Every crop of a layer then has one
+    /// scale, whatever the resolution of its photo or the scale of its view. Captioned with the activation.
+    /// </summary>
+    public List<Tile> CropsAsSeen(IEnumerable<Patch> patches)
+    {
+        int viewHeight = (int)Views.Pixels.shape[2], viewWidth = (int)Views.Pixels.shape[3];
+        int height = Math.Min(Field.Size, viewHeight), width = Math.Min(Field.Size, viewWidth);
+        return patches.Select(p =>
+        {
+            var r = p.InView;
+            var (left, top) = Field.Corner(p.Y, p.X);
+            int x = Math.Clamp(r.Left - left, 0, width - r.Width), y = Math.Clamp(r.Top - top, 0, height - r.Height);
+            using var scope = NewDisposeScope();
+            var square = full(Views.Pixels.shape[1], height, width, 0.5f);
+            square[.., y..(y + r.Height), x..(x + r.Width)] = Views.Pixels[p.View, .., r.Top..(r.Top + r.Height), r.Left..(r.Left + r.Width)];
+            return new Tile(square.MoveToOuterDisposeScope(), $"{p.Activation:F1}");
+        }).ToList();
+    }
+
+    int IndexOf(int channel)
+    {
         int k = Channels.ToList().IndexOf(channel);
         if (k < 0)
             throw new ArgumentOutOfRangeException(nameof(channel), $"Channel {channel} of '{Layer}' was not scanned; scanned: {string.Join(", ", Channels.Take(12))}{(Channels.Count > 12 ? ", …" : "")}.");
-        int positions = boxes.Length;
-        float[] values;   // view-major, then row, then column
-        using (NewDisposeScope())
-            values = Maps[.., k].contiguous().data<float>().ToArray();
-        var patches = new List<Patch>();
-        for (int image = 0; image < viewsOf.Length; image++)
+        return k;
+    }
+
+    /// <summary>
+    /// The indices and values of <paramref name="values"/> (1-D, on the CPU) from the largest down, ties by index. Only
+    /// as many are sorted as the caller takes: the largest 256 first, then the next 2,048, and so on.
+    /// </summary>
+    internal static IEnumerable<(int Index, float Value)> StrongestFirst(Tensor values)
+    {
+        long n = values.shape[0];
+        float above = float.PositiveInfinity;
+        for (long take = Math.Min(n, 256); ; take = Math.Min(n, take * 8))
         {
-            var (imageWidth, imageHeight) = views.ImageSizes[image];
-            Region InImage(int c) => views.Views[c / positions].ToImage(boxes[c % positions], imageWidth, imageHeight);
-            var order = viewsOf[image].SelectMany(v => Enumerable.Range(v * positions, positions))
-                .OrderByDescending(c => values[c]).ThenBy(c => c);
-            foreach (int c in TopPatches.Suppress(order, InImage, iouThreshold, perImage))
+            float floor;
+            long[] indices;
+            float[] chosen;
+            using (NewDisposeScope())
             {
-                int v = c / positions, p = c % positions, columns = (int)Maps.shape[3];
-                patches.Add(new Patch(image, InImage(c), values[c], p / columns, p % columns, v, boxes[p]));
+                floor = take == n ? float.NegativeInfinity : values.topk((int)take).values[take - 1].item<float>();
+                var index = (values.ge(floor) & values.lt(above)).nonzero().reshape(-1);   // in ascending order
+                var (sorted, order) = values.index_select(0, index).sort(descending: true, stable: true);   // stable: ties keep that order
+                indices = index.index_select(0, order).data<long>().ToArray();
+                chosen = sorted.data<float>().ToArray();
             }
+            for (int i = 0; i < indices.Length; i++)
+                yield return ((int)indices[i], chosen[i]);
+            if (take == n)
+                yield break;
+            above = floor;
         }
-        return patches.OrderByDescending(p => p.Activation).ThenBy(p => p.Image).Take(count).ToList();
     }
 
     public void Dispose() => Maps.Dispose();
