@@ -20,6 +20,15 @@ public sealed class LayerScan : IDisposable
 {
     readonly Region[] boxes;
     readonly List<int>[] viewsOf;
+    readonly PositionBlock everyPosition, wholeFieldPositions;
+
+    /// <summary>A block of map positions: rows <see cref="Top"/> on, columns <see cref="Left"/> on.</summary>
+    readonly record struct PositionBlock(int Top, int Rows, int Left, int Columns)
+    {
+        public int Count => Rows * Columns;
+        public Tensor Of(Tensor maps) => maps.narrow(-2, Top, Rows).narrow(-1, Left, Columns);
+        public (int Y, int X) Position(int i) => (Top + i / Columns, Left + i % Columns);
+    }
 
     internal LayerScan(CandidateViews views, string layer, IReadOnlyList<int> channels, Tensor maps, ReceptiveField field)
     {
@@ -36,6 +45,13 @@ public sealed class LayerScan : IDisposable
             var (left, top, width, height) = field.Box(p / columns, p % columns, viewHeight, viewWidth);
             return new Region(left, top, width, height);
         }).ToArray();
+        // Positions whose field is not cut by the view's border: it lies whole in the view, or, larger than the view, covers
+        // it. The width of a box depends on its column alone and its height on its row, so they form a block.
+        everyPosition = new PositionBlock(0, rows, 0, columns);
+        var wholeRows = Enumerable.Range(0, rows).Where(y => boxes[y * columns].Height == Math.Min(field.Size, viewHeight)).ToList();
+        var wholeColumns = Enumerable.Range(0, columns).Where(x => boxes[x].Width == Math.Min(field.Size, viewWidth)).ToList();
+        wholeFieldPositions = wholeRows.Count == 0 || wholeColumns.Count == 0 ? new PositionBlock(0, 0, 0, 0)
+            : new PositionBlock(wholeRows[0], wholeRows.Count, wholeColumns[0], wholeColumns.Count);
         viewsOf = Enumerable.Range(0, views.ImageSizes.Count).Select(_ => new List<int>()).ToArray();
         for (int v = 0; v < views.Views.Count; v++)
             viewsOf[views.Views[v].Image].Add(v);
@@ -95,32 +111,39 @@ public sealed class LayerScan : IDisposable
     /// <paramref name="perImage"/> from one image. Non-maximum suppression compares the regions of one image across all
     /// its views, in the image's own pixels, dropping a region whose IoU with a stronger one exceeds
     /// <paramref name="iouThreshold"/>, so the same object seen at two scales or in two overlapping views counts once.
+    /// With <paramref name="wholeFieldsOnly"/>, only units whose receptive field the view does not cut are candidates:
+    /// those whose field lies whole in the view, or, for a field larger than the view, covers all of it. A unit at the
+    /// border of a view sees padding where the photo goes on, and often responds to that edge rather than to the photo.
     /// </summary>
-    public List<Patch> Top(int channel, int count = 8, double iouThreshold = 0.3, int perImage = 1)
+    public List<Patch> Top(int channel, int count = 8, double iouThreshold = 0.3, int perImage = 1, bool wholeFieldsOnly = false)
     {
         if (count < 1 || perImage < 1)
             throw new ArgumentOutOfRangeException(nameof(count), "Count and patches per image must be at least 1.");
         if (iouThreshold is < 0 or > 1)
             throw new ArgumentOutOfRangeException(nameof(iouThreshold), $"The overlap threshold is an IoU in [0, 1]; got {iouThreshold}.");
         int k = IndexOf(channel);
-        int positions = boxes.Length, columns = (int)Maps.shape[3];
-        using var values = Maps[.., k].reshape(-1);   // view-major, then row, then column
+        var positions = Positions(wholeFieldsOnly);
+        int columns = (int)Maps.shape[3];
+        using var values = Candidates(k, positions);
         var patches = new List<Patch>();
         var keptIn = new Dictionary<int, List<Region>>();
         // One walk over all candidates, strongest first: a candidate is kept unless its image already has perImage
         // regions or one that overlaps it too much. Each image's regions are thus its own greedy suppression.
         foreach (var (c, activation) in StrongestFirst(values))
         {
-            var view = Views.Views[c / positions];
-            var (imageWidth, imageHeight) = Views.ImageSizes[view.Image];
-            var region = view.ToImage(boxes[c % positions], imageWidth, imageHeight);
+            var (y, x) = positions.Position(c % positions.Count);
+            int v = c / positions.Count, p = y * columns + x;
+            var view = Views.Views[v];
             if (!keptIn.TryGetValue(view.Image, out var kept))
                 keptIn[view.Image] = kept = [];
-            if (kept.Count >= perImage || kept.Any(r => r.IoU(region) > iouThreshold))
+            if (kept.Count >= perImage)
+                continue;
+            var (imageWidth, imageHeight) = Views.ImageSizes[view.Image];
+            var region = view.ToImage(boxes[p], imageWidth, imageHeight);
+            if (kept.Any(r => r.IoU(region) > iouThreshold))
                 continue;
             kept.Add(region);
-            int p = c % positions;
-            patches.Add(new Patch(view.Image, region, activation, p / columns, p % columns, c / positions, boxes[p]));
+            patches.Add(new Patch(view.Image, region, activation, p / columns, p % columns, v, boxes[p]));
             if (patches.Count == count)
                 break;
         }
@@ -130,20 +153,21 @@ public sealed class LayerScan : IDisposable
     /// <summary>
     /// Every scanned channel ranked by how selective it is over all candidate regions: the mean activation of its
     /// <paramref name="regions"/> top regions (<see cref="Top"/>, with <paramref name="iouThreshold"/> and
-    /// <paramref name="perImage"/>) divided by its mean activation over every position of every view. A unit that
-    /// responds a little to everything scores near 1; one that is silent on most regions and strong on a few scores
-    /// high; one that never responds scores 0. Each comes with its top regions and how many different images they are from.
+    /// <paramref name="perImage"/>) divided by its mean activation over every candidate (every position of every view,
+    /// or those <paramref name="wholeFieldsOnly"/> keeps). A unit that responds a little to everything scores near 1; one
+    /// that is silent on most regions and strong on a few scores high; one that never responds scores 0. Each comes with
+    /// its top regions and how many different images they are from.
     /// </summary>
-    public List<UnitSelectivity> RankBySelectivity(int regions = 8, double iouThreshold = 0.3, int perImage = 3)
+    public List<UnitSelectivity> RankBySelectivity(int regions = 8, double iouThreshold = 0.3, int perImage = 3, bool wholeFieldsOnly = false)
     {
         if (regions < 1)
             throw new ArgumentOutOfRangeException(nameof(regions), $"Rank by at least one top region; got {regions}.");
         float[] means;
         using (NewDisposeScope())
-            means = Maps.mean([0, 2, 3]).data<float>().ToArray();
+            means = Positions(wholeFieldsOnly).Of(Maps).mean([0, 2, 3]).data<float>().ToArray();
         return Channels.Select((channel, k) =>
             {
-                var top = Top(channel, regions, iouThreshold, perImage);
+                var top = Top(channel, regions, iouThreshold, perImage, wholeFieldsOnly);
                 double selectivity = means[k] > 0 ? top.Average(p => (double)p.Activation) / means[k] : 0;
                 return new UnitSelectivity(channel, selectivity, top.Select(p => p.Image).Distinct().Count(), top);
             })
@@ -171,6 +195,23 @@ public sealed class LayerScan : IDisposable
             square[.., y..(y + r.Height), x..(x + r.Width)] = Views.Pixels[p.View, .., r.Top..(r.Top + r.Height), r.Left..(r.Left + r.Width)];
             return new Tile(square.MoveToOuterDisposeScope(), $"{p.Activation:F1}");
         }).ToList();
+    }
+
+    /// <summary>How many candidate regions there are: every position of every view, or those <paramref name="wholeFieldsOnly"/> keeps (see <see cref="Top"/>).</summary>
+    public long CandidateCount(bool wholeFieldsOnly = false) => (long)Views.Views.Count * Positions(wholeFieldsOnly).Count;
+
+    PositionBlock Positions(bool wholeFieldsOnly)
+    {
+        if (wholeFieldsOnly && wholeFieldPositions.Count == 0)
+            throw new InvalidOperationException($"No unit of '{Layer}' sees its whole field within a view; use every position (wholeFieldsOnly: false).");
+        return wholeFieldsOnly ? wholeFieldPositions : everyPosition;
+    }
+
+    /// <summary>Channel k's activation at <paramref name="positions"/> of every view, view-major: candidate c is position c % positions.Count of view c / positions.Count.</summary>
+    Tensor Candidates(int k, PositionBlock positions)
+    {
+        using var scope = NewDisposeScope();
+        return positions.Of(Maps[.., k]).reshape(-1).MoveToOuterDisposeScope();
     }
 
     int IndexOf(int channel)

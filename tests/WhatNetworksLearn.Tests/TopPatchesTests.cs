@@ -329,7 +329,7 @@ public class TopPatchesTests
         // each side and padding before them; unit (1, 3) sees columns 4-7 and rows 0-5, and padding after column 7.
         var field = new ReceptiveField(6, 2, 0.5);
         var maps = new float[1, 1, 4, 4];
-        maps[0, 0, 0, 0] = 5; maps[0, 0, 1, 3] = 4;
+        maps[0, 0, 0, 0] = 5; maps[0, 0, 1, 3] = 4; maps[0, 0, 2, 1] = 3;
         var (views, scan) = HandMadeScan(maps, field);
         using (views)
         using (scan)
@@ -345,6 +345,14 @@ public class TopPatchesTests
             Assert.True(SynthesisTests.Identical(crops[0].Image, corner));
             Assert.True(SynthesisTests.Identical(crops[1].Image, side));
             Assert.Equal(["5.0", "4.0"], crops.Select(c => c.Caption));
+            // Only the four units at rows and columns 1-2 see their whole field inside the image; of those, (2, 1) at
+            // (0, 2, 6, 6) responds, with 3. Over those four candidates the mean is 3 / 4: selectivity 4; over all
+            // sixteen, 12 / 16, and the top region is the 5: selectivity 5 / 0.75.
+            Assert.Equal((16, 4), (scan.CandidateCount(), scan.CandidateCount(wholeFieldsOnly: true)));
+            var whole = Assert.Single(scan.Top(0, count: 1, wholeFieldsOnly: true));
+            Assert.Equal((new Region(0, 2, 6, 6), 3f, 2, 1), (whole.Region, whole.Activation, whole.Y, whole.X));
+            Assert.Equal(4, scan.RankBySelectivity(regions: 1, wholeFieldsOnly: true)[0].Selectivity, 6);
+            Assert.Equal(5 / 0.75, scan.RankBySelectivity(regions: 1)[0].Selectivity, 6);
         }
     }
 
