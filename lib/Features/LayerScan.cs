@@ -13,8 +13,9 @@ public sealed record UnitSelectivity(int Channel, double Selectivity, int Images
 
 /// <summary>
 /// The responses of some channels of one layer over a set of candidate views, from one pass through the network, so
-/// that several questions can be asked of it: each channel's top regions (<see cref="Top"/>), and how strongly each
-/// channel responds anywhere in each image (<see cref="PeakPerImage"/>). Made by <see cref="TopPatches.Scan(VisionModel, CandidateViews, string, IReadOnlyList{int}?, int)"/>.
+/// that several questions can be asked of it: each channel's top regions (<see cref="Top"/>), how selective each channel
+/// is over all candidate regions (<see cref="RankBySelectivity"/>), and how strongly each channel responds anywhere in
+/// each image (<see cref="PeakPerImage"/>). Made by <see cref="TopPatches.Scan(VisionModel, CandidateViews, string, IReadOnlyList{int}?, int)"/>.
 /// </summary>
 public sealed class LayerScan : IDisposable
 {
