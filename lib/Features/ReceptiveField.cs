@@ -31,10 +31,17 @@ public sealed record ReceptiveField(int Size, int Jump, double Start)
 
     public static ReceptiveField Of(IEnumerable<LayerGeometry> layers) => layers.Aggregate(Input, (field, layer) => field.Through(layer));
 
+    /// <summary>
+    /// The input coordinates of the top left corner of the unit's whole field (row <paramref name="y"/>, column
+    /// <paramref name="x"/>), before clipping: negative where the field starts on padding.
+    /// </summary>
+    public (int Left, int Top) Corner(int y, int x) =>
+        ((int)Math.Round(Start + x * Jump - (Size - 1) / 2.0), (int)Math.Round(Start + y * Jump - (Size - 1) / 2.0));
+
     /// <summary>The input box (left, top, width, height) of the unit at row <paramref name="y"/>, column <paramref name="x"/>, clipped to the image.</summary>
     public (int Left, int Top, int Width, int Height) Box(int y, int x, int imageHeight, int imageWidth)
     {
-        int left = (int)Math.Round(Start + x * Jump - (Size - 1) / 2.0), top = (int)Math.Round(Start + y * Jump - (Size - 1) / 2.0);
+        var (left, top) = Corner(y, x);
         int right = Math.Min(imageWidth, left + Size), bottom = Math.Min(imageHeight, top + Size);
         left = Math.Max(0, left);
         top = Math.Max(0, top);

@@ -12,6 +12,7 @@ public static class Plot
     const float CaptionSize = 11;
     const float MinimumCaptionSize = 9;
     const float CaptionLineSpacing = 14f / 11;
+    const int RowLabelWidth = 110;
 
     /// <summary>One image. Small images are enlarged with square pixels so that they can be seen.</summary>
     public static Figure Image(Tensor image, string title, string? caption = null, int? size = null)
@@ -27,9 +28,11 @@ public static class Plot
     /// <paramref name="tileSize"/> pixels, with its caption below, never cut: the figure's captions share a text size
     /// small enough (down to 9 pixels) for their words to fit the tile, and wrap onto more lines. A
     /// <paramref name="note"/> is printed under the title: the place for a number the figure reports (it does not
-    /// enter the file name, which comes from the title).
+    /// enter the file name, which comes from the title). <paramref name="rowLabels"/>, one per row, are written in a
+    /// column to the left of the rows (for example the unit each row shows).
     /// </summary>
-    public static Figure Grid(IEnumerable<Tile> tiles, string title, int columns = 8, int tileSize = 96, string? note = null)
+    public static Figure Grid(IEnumerable<Tile> tiles, string title, int columns = 8, int tileSize = 96, string? note = null,
+        IReadOnlyList<string>? rowLabels = null)
     {
         var list = tiles.ToList();
         if (list.Count == 0)
@@ -38,16 +41,22 @@ public static class Plot
             throw new ArgumentOutOfRangeException(nameof(columns), "Columns must be at least 1 and the tile size at least 8 pixels.");
         columns = Math.Min(columns, list.Count);
         int rows = (list.Count + columns - 1) / columns;
+        if (rowLabels is not null && rowLabels.Count != rows)
+            throw new ArgumentException($"Give one label per row: {list.Count} tiles in rows of {columns} make {rows} rows, and {rowLabels.Count} labels were given.", nameof(rowLabels));
         // Captions fit their tile: one text size for the whole figure (smaller for narrow tiles), then wrapped.
         float captionSize = Fonts.SizeToFit(list.Select(t => t.Caption ?? ""), tileSize, CaptionSize, MinimumCaptionSize);
         using var captionPaint = Fonts.Paint(captionSize, new SKColor(0x33, 0x33, 0x33));
         var captions = list.Select(t => t.Caption is null ? [] : Fonts.Wrap(t.Caption, captionPaint, tileSize)).ToList();
         int captionLineHeight = (int)Math.Ceiling(captionSize * CaptionLineSpacing);
         int cellHeight = tileSize + captions.Max(c => c.Count) * captionLineHeight;
+        using var rowLabelPaint = Fonts.Paint(CaptionSize, SKColors.Black);
+        var labelLines = (rowLabels ?? []).Select(l => Fonts.Wrap(l, rowLabelPaint, RowLabelWidth)).ToList();
+        int labelColumn = rowLabels is null ? 0 : RowLabelWidth + Gap;
+        cellHeight = Math.Max(cellHeight, labelLines.Select(l => l.Count * captionLineHeight).DefaultIfEmpty(0).Max());
         using var titlePaint = Fonts.Paint(TitleSize, SKColors.Black);
         using var notePaint = Fonts.Paint(CaptionSize, new SKColor(0x33, 0x33, 0x33));
         int noteLineHeight = (int)Math.Ceiling(CaptionSize * CaptionLineSpacing);
-        int contentWidth = 2 * Margin + columns * tileSize + (columns - 1) * Gap;
+        int contentWidth = 2 * Margin + labelColumn + columns * tileSize + (columns - 1) * Gap;
         // A long title or note widens a narrow figure up to 640 pixels, then wraps onto more lines.
         float heading = Math.Max(titlePaint.MeasureText(title), note is null ? 0 : notePaint.MeasureText(note));
         int width = Math.Max(contentWidth, Math.Min(640, (int)Math.Ceiling(heading) + 2 * Margin));
@@ -66,9 +75,12 @@ public static class Plot
         for (int l = 0; l < noteLines.Count; l++)
             canvas.DrawText(noteLines[l], Margin, noteTop + (l + 1) * noteLineHeight - 3, notePaint);
 
+        for (int r = 0; r < labelLines.Count; r++)
+            for (int l = 0; l < labelLines[r].Count; l++)
+                canvas.DrawText(labelLines[r][l], Margin, Margin + titleHeight + r * (cellHeight + Gap) + (l + 1) * captionLineHeight - 3, rowLabelPaint);
         for (int i = 0; i < list.Count; i++)
         {
-            int x = Margin + i % columns * (tileSize + Gap);
+            int x = Margin + labelColumn + i % columns * (tileSize + Gap);
             int y = Margin + titleHeight + i / columns * (cellHeight + Gap);
             DrawTile(canvas, list[i], new SKRect(x, y, x + tileSize, y + tileSize));
             for (int l = 0; l < captions[i].Count; l++)

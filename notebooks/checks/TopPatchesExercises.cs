@@ -13,31 +13,33 @@ namespace WhatNetworksLearn.Exercises;
 /// </summary>
 public static class TopPatchesExercises
 {
-    /// <summary>The ResNet-18 layer exercises 1 and 2 ask about: the one the notebook scans.</summary>
+    /// <summary>The ResNet-18 layer exercise 1 asks about: one the notebook does not scan, between two that it does.</summary>
+    const string MiddleLayer = "layer3.1.relu2";
+
+    /// <summary>The trunk's last layer, whose path exercise 2 walks.</summary>
     const string DeepLayer = "layer4.2.relu2";
 
-    /// <summary>The side of the views the trunk sees.</summary>
-    const int View = 224;
+    /// <summary>The side of the windows the trunk sees.</summary>
+    const int Window = 224;
 
     /// <summary>
-    /// Exercise 1: predicted before computing: the receptive field of a unit of the trunk's last layer is (a) under 50
-    /// pixels wide, (b) 50 to 150, (c) 150 to 300, (d) over 300.
+    /// Exercise 1: predicted before computing: the receptive field of a unit of the trunk's layer3.1.relu2 is (a) under
+    /// 50 pixels wide, (b) 50 to 150, (c) 151 to 300, (d) over 300.
     /// </summary>
     public static ExerciseResult DeepField(string? prediction, VisionModel trunk)
     {
-        var field = ReceptiveField.Of(ReceptiveField.PathTo(trunk, DeepLayer));
+        var field = ReceptiveField.Of(ReceptiveField.PathTo(trunk, MiddleLayer));
         string outcome = field.Size < 50 ? "a" : field.Size <= 150 ? "b" : field.Size <= 300 ? "c" : "d";
-        int positions = (View - 1) / field.Jump + 1;   // 7 for a jump of 32
-        bool everyBoxIsTheView = Enumerable.Range(0, positions).All(y => Enumerable.Range(0, positions)
-            .All(x => field.Box(y, x, View, View) == (0, 0, View, View)));
-        return Exercise.Prediction($"The receptive field of {DeepLayer}", prediction, outcome,
+        int positions = (Window - 1) / field.Jump + 1;   // 14 for a jump of 16
+        int whole = Enumerable.Range(0, positions).Count(x => field.Box(0, x, Window, Window).Width == Math.Min(field.Size, Window));
+        return Exercise.Prediction($"The receptive field of {MiddleLayer}", prediction, outcome,
             $"ReceptiveField gives {field.Size} x {field.Size} pixels, with neighbouring units {field.Jump} pixels apart. Each 3 x 3 " +
-            "convolution widens the field by two steps of the current jump, and every stride-2 layer doubles the jump, so the " +
-            "convolutions of the last blocks, at the largest jump, add the most. " +
-            (field.Size > View
-                ? $"The field is wider than the {View} x {View} view, so part of it lies on padding" +
-                  (everyBoxIsTheView ? ", and clipped to the view every unit's region is the whole view." : ".")
-                : $"The field fits in the {View} x {View} view.") +
+            "convolution widens the field by two steps of the current jump, and every stride-2 layer doubles the jump, so each stage " +
+            "adds about twice as much as the one before: the four convolutions of layer3 add more than everything below them. " +
+            (field.Size > Window
+                ? $"The field is wider than the {Window} x {Window} window, so part of it always lies on padding."
+                : $"The field fits in the {Window} x {Window} window, but only {whole * whole} of the {positions * positions} units of the " +
+                  $"window's {positions} x {positions} map {(whole * whole == 1 ? "sees its field" : "see their fields")} whole; the others see padding beyond the window's border.") +
             " Not all of the field counts alike: pixels near its centre reach the unit through many more paths than those at its edge.");
     }
 

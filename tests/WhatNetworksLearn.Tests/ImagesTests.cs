@@ -25,9 +25,11 @@ public class ImagesTests
         var folder = Path.GetDirectoryName(Photo("chelsea.png"))!;
         var licences = File.ReadAllText(Path.Combine(folder, "LICENSES.md"));
         var photos = ImageFiles.LoadFolder(folder);
+        var extra = ImageFiles.LoadFolder(Path.Combine(folder, "extra"));   // notebook 05's further photos, listed in the same file
         Assert.True(photos.Count >= 15, $"Only {photos.Count} photos.");
+        Assert.True(photos.Count + extra.Count >= 30, $"Only {photos.Count + extra.Count} photos in all.");
         Assert.Equal(photos.Select(p => p.Name).Order(StringComparer.Ordinal), photos.Select(p => p.Name));
-        foreach (var (name, image) in photos)
+        foreach (var (name, image) in photos.Concat(extra.Select(p => ($"extra/{p.Name}", p.Image))))
         {
             using (image)
             {

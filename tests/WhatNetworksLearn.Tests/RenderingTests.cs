@@ -177,6 +177,22 @@ public class RenderingTests
     }
 
     [Fact]
+    public void Row_labels_take_a_column_left_of_the_rows_and_must_be_one_per_row()
+    {
+        using var red = stack([ones(10, 10), zeros(10, 10), zeros(10, 10)]);
+        Tile[] tiles = [new(red), new(red), new(red), new(red)];
+        var plain = Plot.Grid(tiles, "", columns: 2, tileSize: 20);
+        var labelled = Plot.Grid(tiles, "", columns: 2, tileSize: 20, rowLabels: ["layer2 unit 7", "layer4 unit 300"]);
+        Assert.Equal(plain.Width + 110 + 6, labelled.Width);   // the label column and its gap
+        using var bitmap = SKBitmap.Decode(labelled.Png);
+        // The first tile moved right by the column: its centre is at (18 + 116, 18); the column holds dark text.
+        Assert.Equal(new SKColor(255, 0, 0), bitmap.GetPixel(18 + 116, 18));
+        var column = Enumerable.Range(8, 100).SelectMany(x => Enumerable.Range(8, 20).Select(y => bitmap.GetPixel(x, y)));
+        Assert.Contains(column, c => c.Red < 128);
+        Assert.Contains("one label per row", Assert.Throws<ArgumentException>(() => Plot.Grid(tiles, "", columns: 2, tileSize: 20, rowLabels: ["only one"])).Message);
+    }
+
+    [Fact]
     public void Figure_titles_become_file_names()
     {
         Assert.Equal("a-sample-photo-chelsea-the-cat", Figure.MakeSlug("A sample photo: Chelsea the cat"));

@@ -254,6 +254,145 @@ public class TopPatchesTests
         }
     }
 
+    /// <summary>
+    /// A scan made by hand: <paramref name="maps"/> (images x channels x rows x columns) as the activations of
+    /// single-channel 8 x 8 images, each its own view, with units whose fields are <paramref name="field"/>.
+    /// </summary>
+    static (CandidateViews Views, LayerScan Scan) HandMadeScan(float[,,,] maps, ReceptiveField field)
+    {
+        int images = maps.GetLength(0), channels = maps.GetLength(1);
+        var pixels = (arange(images * 64f) / (images * 64f)).reshape(images, 1, 8, 8);
+        var views = CandidateViews.Whole(pixels);
+        var values = tensor(maps.Cast<float>().ToArray()).reshape(images, channels, maps.GetLength(2), maps.GetLength(3));
+        return (views, new LayerScan(views, "hand", Enumerable.Range(0, channels).ToList(), values, field));
+    }
+
+    [Fact]
+    public void Selectivity_is_the_top_regions_mean_over_the_mean_of_all_candidates()
+    {
+        // Fields of 4 x 4 pixels, 4 apart: the four quadrants of each 8 x 8 image, which never overlap.
+        var quadrants = new ReceptiveField(4, 4, 1.5);
+        var maps = new float[3, 4, 2, 2];
+        maps[0, 0, 0, 0] = 9; maps[1, 0, 0, 1] = 6; maps[2, 0, 1, 0] = 3;   // 0: strong on one region in each of several images
+        for (int i = 0; i < 3; i++)                                          // 1: the same on everything
+            for (int y = 0; y < 2; y++)
+                for (int x = 0; x < 2; x++)
+                    maps[i, 1, y, x] = 2;
+        maps[0, 2, 0, 0] = 12; maps[0, 2, 0, 1] = 12;                         // 2: strong on one image only
+        var (views, scan) = HandMadeScan(maps, quadrants);                     // 3: silent
+        using (views)
+        using (scan)
+        {
+            // Top two regions, up to 3 per image. 0: 9 and 6 over a mean of 18 / 12 = 1.5 -> 5, from two images;
+            // 1: 2 over 2 -> 1 (ties go to the first image); 2: 12 and 12 over 24 / 12 = 2 -> 6, one image; 3: silent -> 0.
+            var ranked = scan.RankBySelectivity(regions: 2, perImage: 3);
+            Assert.Equal([2, 0, 1, 3], ranked.Select(u => u.Channel));
+            Assert.Equal([6, 5, 1, 0], ranked.Select(u => u.Selectivity), (a, b) => Math.Abs(a - b) < 1e-6);
+            Assert.Equal([1, 2, 1, 1], ranked.Select(u => u.Images));
+            Assert.Equal([9f, 6f], ranked[1].Top.Select(p => p.Activation));
+            // One region per image: unit 2's second region is a silent one (12 and 0 over 2 -> 3), and unit 0 leads.
+            var onePerImage = scan.RankBySelectivity(regions: 2, perImage: 1);
+            Assert.Equal([0, 2, 1, 3], onePerImage.Select(u => u.Channel));
+            Assert.Equal([5, 3, 1, 0], onePerImage.Select(u => u.Selectivity), (a, b) => Math.Abs(a - b) < 1e-6);
+            Assert.Throws<ArgumentOutOfRangeException>(() => scan.RankBySelectivity(regions: 0));
+        }
+    }
+
+    [Fact]
+    public void Overlapping_regions_of_one_image_are_kept_once_and_the_same_region_of_another_image_is_kept()
+    {
+        // Fields of 6 x 6 pixels, 2 apart, starting at the image's corner: boxes (0, 0, 6, 6), (2, 0, 6, 6), (4, 0, 4, 6) along
+        // the top row (the last one clipped by the border). IoU of the first two: 24 / 48 = 0.5; of the first and third: 12 / 48 = 0.25.
+        var field = new ReceptiveField(6, 2, 2.5);
+        var maps = new float[2, 1, 3, 3];
+        maps[0, 0, 0, 0] = 10; maps[0, 0, 0, 1] = 9; maps[0, 0, 0, 2] = 8; maps[0, 0, 2, 2] = 1;
+        maps[1, 0, 0, 1] = 7;
+        var (views, scan) = HandMadeScan(maps, field);
+        using (views)
+        using (scan)
+        {
+            var top = scan.Top(0, count: 4, iouThreshold: 0.3, perImage: 3);
+            // 9 overlaps 10 too much (0.5) and goes; 8 overlaps it by 0.25 and stays; image 1's 7 has the box of the 9 that
+            // went, but in another image; 1's box (4, 4, 4, 4) overlaps the kept ones by 0.08 and 0.25.
+            Assert.Equal([(0, new Region(0, 0, 6, 6), 10f), (0, new Region(4, 0, 4, 6), 8f), (1, new Region(2, 0, 6, 6), 7f), (0, new Region(4, 4, 4, 4), 1f)],
+                top.Select(p => (p.Image, p.Region, p.Activation)));
+            // At most two per image: image 0 is full after 8, so the fourth region is image 1's first silent one (in the
+            // order of the map) that overlaps its 7 by at most 0.3: (0, 2, 6, 6), IoU 16 / 56 = 0.29; (0, 0) and (0, 2) overlap more.
+            var two = scan.Top(0, count: 4, iouThreshold: 0.3, perImage: 2);
+            Assert.Equal((1, new Region(0, 2, 6, 6), 0f, 1, 0), (two[3].Image, two[3].Region, two[3].Activation, two[3].Y, two[3].X));
+        }
+    }
+
+    [Fact]
+    public void Crops_as_seen_put_each_region_where_it_lies_in_its_field_on_grey()
+    {
+        // Fields of 6 x 6 pixels, 2 apart, the first one starting 2 pixels before the image: unit (0, 0) sees pixels 0-3 of
+        // each side and padding before them; unit (1, 3) sees columns 4-7 and rows 0-5, and padding after column 7.
+        var field = new ReceptiveField(6, 2, 0.5);
+        var maps = new float[1, 1, 4, 4];
+        maps[0, 0, 0, 0] = 5; maps[0, 0, 1, 3] = 4; maps[0, 0, 2, 1] = 3;
+        var (views, scan) = HandMadeScan(maps, field);
+        using (views)
+        using (scan)
+        {
+            var top = scan.Top(0, count: 2, perImage: 2);
+            Assert.Equal([new Region(0, 0, 4, 4), new Region(4, 0, 4, 6)], top.Select(p => p.Region));
+            var crops = scan.CropsAsSeen(top);
+            using var photo = views.Pixels[0];
+            using var corner = full(1, 6, 6, 0.5f);
+            corner[.., 2..6, 2..6] = photo[.., 0..4, 0..4];
+            using var side = full(1, 6, 6, 0.5f);
+            side[.., 0..6, 0..4] = photo[.., 0..6, 4..8];
+            Assert.True(SynthesisTests.Identical(crops[0].Image, corner));
+            Assert.True(SynthesisTests.Identical(crops[1].Image, side));
+            Assert.Equal(["5.0", "4.0"], crops.Select(c => c.Caption));
+            // Only the four units at rows and columns 1-2 see their whole field inside the image; of those, (2, 1) at
+            // (0, 2, 6, 6) responds, with 3. Over those four candidates the mean is 3 / 4: selectivity 4; over all
+            // sixteen, 12 / 16, and the top region is the 5: selectivity 5 / 0.75.
+            Assert.Equal((16, 4), (scan.CandidateCount(), scan.CandidateCount(wholeFieldsOnly: true)));
+            var whole = Assert.Single(scan.Top(0, count: 1, wholeFieldsOnly: true));
+            Assert.Equal((new Region(0, 2, 6, 6), 3f, 2, 1), (whole.Region, whole.Activation, whole.Y, whole.X));
+            Assert.Equal(4, scan.RankBySelectivity(regions: 1, wholeFieldsOnly: true)[0].Selectivity, 6);
+            Assert.Equal(5 / 0.75, scan.RankBySelectivity(regions: 1)[0].Selectivity, 6);
+        }
+    }
+
+    [Fact]
+    public void A_unit_of_layer2_seen_at_the_largest_scale_maps_back_to_a_box_worked_out_by_hand()
+    {
+        var trunk = ModelRegistry.Load(ModelRegistry.TrunkName, CPU);
+        // conv1 (7, stride 2, padding 3): size 7, jump 2; maxpool (3, 2, 1): 11, jump 4; four 3 x 3 convolutions of layer1:
+        // 11 + 4 x 2 x 4 = 43; layer2's first (stride 2): 43 + 2 x 4 = 51, jump 8; three more: 51 + 3 x 2 x 8 = 99. Centres
+        // stay on the grid (padding = half the kernel): start 0.
+        var field = ReceptiveField.Of(ReceptiveField.PathTo(trunk, "layer2.1.relu2"));
+        Assert.Equal(new ReceptiveField(99, 8, 0), field);
+        // Unit (10, 20): centre (160, 80), corner 160 - 49 = 111 and 80 - 49 = 31, not clipped in a 224 x 224 view.
+        Assert.Equal((111, 31, 99, 99), field.Box(10, 20, 224, 224));
+        // A 600 x 400 photo with shorter side 448 is 672 x 448 (1.12 view pixels per photo pixel); its views start every 112 pixels.
+        using var photo = zeros(3, 400, 600);
+        using var views = CandidateViews.Of(trunk, [photo], [224, 448]);
+        var view = views.Views.Single(v => v.ShorterSide == 448 && v.Crop == new Region(224, 224, 224, 224));
+        Assert.Equal(1.12, view.ScaleX, 9);
+        Assert.Equal(1.12, view.ScaleY, 9);
+        // In the scaled photo the box is (335, 255) to (434, 354); in the photo 335 / 1.12 = 299.1 -> 299, 255 / 1.12 = 227.7 -> 227,
+        // 434 / 1.12 = 387.5 -> 388, 354 / 1.12 = 316.1 -> 317 (rounded outwards).
+        Assert.Equal(new Region(299, 227, 89, 90), view.ToImage(new Region(111, 31, 99, 99), 600, 400));
+        // At shorter side 224 the photo is 336 x 224 and a view is the photo itself, at 0.56 view pixels per photo pixel.
+        var small = views.Views.First(v => v.ShorterSide == 224);
+        Assert.Equal(new Region(0, 0, 400, 400), small.ToImage(new Region(0, 0, 224, 224), 600, 400));
+    }
+
+    [Fact]
+    public void Candidates_come_strongest_first_with_ties_in_index_order_across_every_stage()
+    {
+        // 3,000 values with many ties: more than the first stage (256) and the second (2,048) take.
+        var values = Enumerable.Range(0, 3000).Select(i => (float)(i * 7 % 50)).ToArray();
+        using var tensorValues = tensor(values);
+        var expected = Enumerable.Range(0, values.Length).OrderByDescending(i => values[i]).ThenBy(i => i).Select(i => (i, values[i]));
+        Assert.Equal(expected, LayerScan.StrongestFirst(tensorValues));
+        Assert.Equal(expected.Take(5), LayerScan.StrongestFirst(tensorValues).Take(5));
+    }
+
     [Fact]
     public void Views_refuse_what_they_cannot_cut()
     {
