@@ -19,6 +19,7 @@ public class RobustTrainingTests
         Assert.Equal(settings.Epochs, manifest.Epochs);
         Assert.Equal(settings.LearningRate, manifest.LearningRate);
         Assert.Equal(settings.Epsilon, manifest.Robustness!.Epsilon);
+        Assert.StartsWith(settings.AttackName, manifest.Robustness.Training);   // the attack the defaults train against made it
         Assert.Equal(FashionCnn.Name, manifest.Robustness.StartFrom);
         // The epoch kept is the one of highest PGD-10 accuracy, and its clean accuracy is the one reported.
         var kept = manifest.History.MaxBy(e => e.RobustAccuracy)!;
