@@ -486,7 +486,7 @@ public static class Techniques
             ],
             Benchmarks =
             [
-                new("adversarial patch", "10 training steps of 16 images, 14 x 14 patch, fashion-cnn", b => () =>
+                new("adversarial patch", "10 training steps of 32 images, 9 x 9 patch, fashion-cnn", b => () =>
                     new AdversarialPatch(b.Fashion, new PatchOptions(Steps: 10)).Train(b.Garments, 5).Dispose()),
             ],
         },
