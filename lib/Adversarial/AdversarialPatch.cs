@@ -91,15 +91,15 @@ public sealed record PatchEvaluation(Tensor Patched, IReadOnlyList<PatchPlacemen
     Tensor PatchedPrediction, Tensor TargetProbability, Tensor Counted, Tensor Success) : IDisposable
 {
     /// <summary>Among the images not of the target class, the fraction the model calls the target once the patch is pasted.</summary>
-    public double SuccessRate
+    public double SuccessRate => Rate(Success, Counted);
+
+    /// <summary>The fraction of the <paramref name="counted"/> images that are a <paramref name="success"/> (NaN when none is counted).</summary>
+    internal static double Rate(Tensor success, Tensor counted)
     {
-        get
-        {
-            using var counted = Counted.sum();
-            using var hits = Success.logical_and(Counted).sum();
-            long total = counted.item<long>();
-            return total == 0 ? double.NaN : (double)hits.item<long>() / total;
-        }
+        using var total = counted.sum();
+        using var hits = success.logical_and(counted).sum();
+        long n = total.item<long>();
+        return n == 0 ? double.NaN : (double)hits.item<long>() / n;
     }
 
     public void Dispose()
@@ -141,12 +141,17 @@ public sealed class AdversarialPatch(VisionModel model, PatchOptions? options = 
         using var random = new Generator((ulong)Options.Seed);
         var training = images.detach().to(model.Device);
         using var patch = new PixelImage(NoisePatch(random).unsqueeze(0), model.Device);
+        if (heldOut is not null)
+            AttackSteps.Check(model, heldOut.Images, heldOut.Labels, targetClass);
         var heldOutPlacements = heldOut is null ? null : RandomPlacements((int)heldOut.Images.shape[0], heldOut.Seed);
+        var heldOutCounted = heldOut?.Labels.cpu().to_type(ScalarType.Int64).ne(targetClass);
         var heldOutSuccess = new List<PatchProgress>();
         void Measure(int step)
         {
-            using var evaluation = Evaluate(patch.Parameters[0], heldOut!.Images, heldOut.Labels, targetClass, heldOutPlacements!);
-            heldOutSuccess.Add(new(step, evaluation.SuccessRate));
+            // What Evaluate counts, without the clean images' answers, which do not change.
+            using var measureScope = NewDisposeScope();
+            var answers = Classify(heldOut!.Images, (batch, start) => PatchPasting.Paste(batch, patch.Parameters[0], Slice(heldOutPlacements!, start, batch))).argmax(1);
+            heldOutSuccess.Add(new(step, PatchEvaluation.Rate(answers.eq(targetClass), heldOutCounted!)));
         }
         if (heldOut is not null)
             Measure(0);
@@ -222,27 +227,42 @@ public sealed class AdversarialPatch(VisionModel model, PatchOptions? options = 
         if (placements.Count != images.shape[0])
             throw new ArgumentException($"Expected one placement per image ({images.shape[0]}); got {placements.Count}.", nameof(placements));
         using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
         var onDevice = patch.to(model.Device);
         var patched = new List<Tensor>();
-        var clean = new List<Tensor>();
-        var probabilities = new List<Tensor>();
+        var probabilities = Classify(images, (batch, start) =>
+        {
+            var pasted = PatchPasting.Paste(batch, onDevice, Slice(placements, start, batch));
+            patched.Add(pasted.cpu().MoveToOuterDisposeScope());   // out of Classify's scope, into this one
+            return pasted;
+        });
+        var clean = Classify(images, (batch, _) => batch).argmax(1);
+        var after = probabilities.argmax(1);
+        var counted = labels.cpu().to_type(ScalarType.Int64).ne(targetClass);
+        return new PatchEvaluation(cat(patched, 0).MoveToOuterDisposeScope(), placements, clean.MoveToOuterDisposeScope(),
+            after.MoveToOuterDisposeScope(), probabilities[.., targetClass].contiguous().MoveToOuterDisposeScope(), counted.MoveToOuterDisposeScope(),
+            after.eq(targetClass).MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// The model's class probabilities (N x classes, on the CPU) for <paramref name="images"/> turned into its input
+    /// by <paramref name="input"/> (a chunk on the model's device and the index of its first image), without gradients,
+    /// in chunks of <see cref="PatchOptions.BatchSize"/> so that large photos fit into memory.
+    /// </summary>
+    Tensor Classify(Tensor images, Func<Tensor, int, Tensor> input)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var chunks = new List<Tensor>();
         for (int start = 0; start < images.shape[0]; start += Options.BatchSize)
         {
             int end = (int)Math.Min(start + Options.BatchSize, images.shape[0]);
-            var batch = images[start..end].to(model.Device);
-            var pasted = PatchPasting.Paste(batch, onDevice, placements.Skip(start).Take(end - start).ToList());
-            patched.Add(pasted.cpu());
-            clean.Add(model.Module.forward(batch).argmax(1).cpu());
-            probabilities.Add(nn.functional.softmax(model.Module.forward(pasted), 1).cpu());
+            chunks.Add(nn.functional.softmax(model.Module.forward(input(images[start..end].to(model.Device), start)), 1).cpu());
         }
-        var all = cat(probabilities, 0);
-        var after = all.argmax(1);
-        var counted = labels.cpu().to_type(ScalarType.Int64).ne(targetClass);
-        return new PatchEvaluation(cat(patched, 0).MoveToOuterDisposeScope(), placements, cat(clean, 0).MoveToOuterDisposeScope(),
-            after.MoveToOuterDisposeScope(), all[.., targetClass].contiguous().MoveToOuterDisposeScope(), counted.MoveToOuterDisposeScope(),
-            after.eq(targetClass).MoveToOuterDisposeScope());
+        return cat(chunks, 0).MoveToOuterDisposeScope();
     }
+
+    static IReadOnlyList<PatchPlacement> Slice(IReadOnlyList<PatchPlacement> placements, int start, Tensor batch) =>
+        placements.Skip(start).Take((int)batch.shape[0]).ToList();
 
     Tensor NoisePatch(Generator random) =>
         rand(new long[] { model.Input.Channels, Options.PatchSize, Options.PatchSize }, generator: random);

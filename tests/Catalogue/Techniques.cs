@@ -472,7 +472,7 @@ public static class Techniques
         },
         new("adversarial patch", "14-adversarial-patch", "new AdversarialPatch(")
         {
-            Types = [typeof(AdversarialPatch)],
+            Types = [typeof(AdversarialPatch), typeof(PatchSizes)],   // PatchSizes.Sweep trains and judges patches of several sizes
             OnImages = (m, x) => WithLabels(x, labels =>
             {
                 var attack = new AdversarialPatch(m, new PatchOptions(PatchSize: 6, Steps: 1, BatchSize: 1));

@@ -214,11 +214,11 @@ public class AdversarialPatchTests(ITestOutputHelper output)
         using var noise = attack.Evaluate(attack.NoisePatch(seed: 3), heldOut, heldOutLabels, Sandal, seed: 7);
         double trained = training.HeldOutSuccess[^1].SuccessRate;
         var lastTenth = training.HeldOutSuccess.Where(p => p.Step >= 90).Select(p => p.SuccessRate).ToList();
-        output.WriteLine($"trained {trained:P1}, noise {noise.SuccessRate:P1}, last tenth {lastTenth.Min():P1} to {lastTenth.Max():P1}");
-        // Measured: 10.3 % against 1.1 %, the same at steps 90, 95 and 100.
+        output.WriteLine($"trained {trained:P1}, noise {noise.SuccessRate:P1}, last tenth {lastTenth.Min():P1} to {lastTenth.Max():P1}; curve {string.Join(", ", training.HeldOutSuccess.Select(p => $"{p.Step}: {p.SuccessRate:P1}"))}");
+        // Measured: 10.3 % against 1.1 %, the same at steps 90, 95 and 100; the start (noise) patch 1.1 %, 8.7 % after 5 steps.
         Assert.True(trained > noise.SuccessRate + 0.05 && trained > 3 * noise.SuccessRate, $"trained {trained}, noise {noise.SuccessRate}");
         Assert.True(lastTenth.Max() - lastTenth.Min() < 0.02, string.Join(", ", lastTenth));
-        Assert.True(training.HeldOutSuccess.Take(3).Max(p => p.SuccessRate) < trained);
+        Assert.True(training.HeldOutSuccess[0].SuccessRate < trained / 3, $"before the first step {training.HeldOutSuccess[0].SuccessRate}, at the end {trained}");
     }
 
     [Fact]
@@ -330,6 +330,31 @@ public class AdversarialPatchTests(ITestOutputHelper output)
         using (var noise = attack.Evaluate(attack.NoisePatch(1), heldOut, heldOutLabels, Sandal, seed: 7))
             Assert.Equal(noise.SuccessRate, sizes[1].NoiseSuccess);
         Assert.All(sizes, r => Assert.All(r.LastTenthSpread, spread => Assert.InRange(spread, 0, 1)));
+    }
+
+    [Fact]
+    public void The_shipped_patch_size_results_use_the_default_settings_and_read_back_as_written()
+    {
+        var shipped = PatchSizes.Read();
+        var defaults = new PatchOptions();
+        Assert.Equal(PatchSizeSettings.Of(defaults), shipped.Options);   // so notebook 14's patch is one of its rows
+        Assert.Contains(shipped.Sizes, r => r.Side == defaults.PatchSize);
+        Assert.Equal(shipped.Sizes.Select(r => r.Side).Order(), shipped.Sizes.Select(r => r.Side));
+        Assert.All(shipped.Sizes, r =>
+        {
+            Assert.Equal(r.Side * r.Side / 784.0, r.ImageShare, 12);
+            Assert.Equal(r.Seeds.Length, r.TrainedSuccess.Length);
+            Assert.All(r.TrainedSuccess.Append(r.NoiseSuccess), v => Assert.InRange(v, 0, 1));
+        });
+        var copy = Path.Combine(Path.GetTempPath(), $"patch-sizes-{Guid.NewGuid():N}.json");
+        try
+        {
+            shipped.Write(copy);
+            Assert.Equal(File.ReadAllText(PatchSizes.FilePath), File.ReadAllText(copy));
+        }
+        finally { File.Delete(copy); }
+        var missing = Assert.Throws<FileNotFoundException>(() => PatchSizes.Read(copy));
+        Assert.Contains("data/models/patch-sizes", missing.Message);
     }
 
     /// <summary>Same shape and every element equal.</summary>
