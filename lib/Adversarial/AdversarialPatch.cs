@@ -7,25 +7,26 @@ namespace WhatNetworksLearn.Adversarial;
 
 /// <summary>
 /// Settings of the adversarial patch. Brown et al. (2017) covered about a tenth of an ImageNet photo and trained with
-/// random positions, scales and turns. The defaults suit the 28 x 28 Fashion-MNIST network: its garments fill the
-/// frame, so a patch needs a larger share of the image (14 x 14, a quarter) to win against them in a few dozen steps.
+/// random positions, scales and turns; the defaults do the same on the 28 x 28 Fashion-MNIST network: a 9 x 9 patch
+/// (81 of 784 pixels, 10 %) at scale 0.8 to 1.2 (7 % to 15 % of the image), turned by up to 30° either way.
 /// </summary>
 /// <param name="PatchSize">Side of the square patch in pixels, at scale 1.</param>
 /// <param name="Steps">Gradient steps, each on a fresh random batch of training images and placements.</param>
-/// <param name="BatchSize">Training images per step (drawn with replacement), each with its own placement; also the chunk size of <see cref="AdversarialPatch.Evaluate"/>.</param>
+/// <param name="BatchSize">Training images per step (drawn with replacement), each with its own placement; also the chunk size of <see cref="AdversarialPatch.Evaluate(Tensor, Tensor, Tensor, int, int)"/>.</param>
+/// <param name="StepSize">
+/// The first step's mean change per pixel (the gradient normalised, <see cref="NormalizedGradient"/>). Later steps are
+/// smaller: the size falls along a cosine to nearly 0 at the last step (<see cref="CosineDecay"/>), so the patch stops
+/// following the noise of each step's random batch and settles. The clamp to [0,1] keeps pixels from running away.
+/// </param>
 /// <param name="MinScale">Smallest factor applied to the patch's side.</param>
 /// <param name="MaxScale">Largest factor applied to the patch's side.</param>
 /// <param name="MaxDegrees">The patch is turned by a random angle of up to this many degrees either way.</param>
 /// <param name="Seed">Seeds the start patch, the batches and the placements, so a run can be repeated exactly.</param>
-public sealed record PatchOptions(int PatchSize = 14, int Steps = 60, int BatchSize = 16, double MinScale = 0.8, double MaxScale = 1.2,
-    double MaxDegrees = 30, int Seed = 0)
+public sealed record PatchOptions(int PatchSize = 9, int Steps = 200, int BatchSize = 32, double StepSize = 0.3, double MinScale = 0.8,
+    double MaxScale = 1.2, double MaxDegrees = 30, int Seed = 0)
 {
-    /// <summary>
-    /// Turns the gradient of the mean log-probability of the target into the change of the patch (ascent). Default:
-    /// the gradient normalised to a mean change of 0.1 per pixel: large steps, because each step sees only one batch of
-    /// placements and the clamp to [0,1] stops pixels from running away.
-    /// </summary>
-    public IStepRule StepRule { get; init; } = new NormalizedGradient(0.1);
+    /// <summary>The step rule of training: normalised gradient steps of <see cref="StepSize"/>, decayed along a cosine over <see cref="Steps"/>.</summary>
+    public IStepRule StepRule => new CosineDecay(new NormalizedGradient(StepSize), Math.Max(Steps, 1));
 
     /// <summary>Checks the settings against images of <paramref name="height"/> x <paramref name="width"/>.</summary>
     public void Validate(long height, long width)
@@ -36,6 +37,8 @@ public sealed record PatchOptions(int PatchSize = 14, int Steps = 60, int BatchS
             throw new ArgumentOutOfRangeException(nameof(Steps), $"The number of steps must be 0 or more; got {Steps}.");
         if (BatchSize < 1)
             throw new ArgumentOutOfRangeException(nameof(BatchSize), $"The batch size must be at least 1; got {BatchSize}.");
+        if (!(StepSize > 0) || !double.IsFinite(StepSize))
+            throw new ArgumentOutOfRangeException(nameof(StepSize), $"The step size must be a positive number of pixel units (e.g. 0.3); got {StepSize}.");
         if (!(MinScale > 0 && MaxScale >= MinScale && double.IsFinite(MaxScale)))
             throw new ArgumentOutOfRangeException(nameof(MinScale), $"Scales must be positive with MinScale <= MaxScale; got {MinScale} to {MaxScale}.");
         if (!(MaxDegrees is >= 0 and <= 180))
@@ -57,10 +60,25 @@ public sealed record PatchOptions(int PatchSize = 14, int Steps = 60, int BatchS
     }
 }
 
+/// <summary>
+/// Images the patch never trains on, with their labels, on which <see cref="AdversarialPatch.Train"/> measures the
+/// success rate as training goes: before the first step and after every <paramref name="Every"/> steps (and the last),
+/// each time with the same placements, drawn once with <paramref name="Seed"/> as <see cref="AdversarialPatch.Evaluate(Tensor, Tensor, Tensor, int, int)"/>
+/// draws them. With images and placements fixed, the curve moves only when the patch does.
+/// </summary>
+public sealed record PatchHeldOut(Tensor Images, Tensor Labels, int Every = 5, int Seed = 1);
+
+/// <summary>The patch's success rate on the held-out images (<see cref="PatchEvaluation.SuccessRate"/>) after <paramref name="Step"/> steps.</summary>
+public sealed record PatchProgress(int Step, double SuccessRate);
+
 /// <summary>A trained patch and how training went.</summary>
 /// <param name="Patch">C x P x P in [0,1], on the CPU.</param>
-/// <param name="TargetProbability">Mean probability of the target on each step's batch (with the patch pasted), before that step.</param>
-public sealed record PatchTraining(Tensor Patch, IReadOnlyList<double> TargetProbability) : IDisposable
+/// <param name="TargetProbability">
+/// Mean probability of the target on each step's batch (with the patch pasted), before that step. Each batch is new
+/// images at new placements, so this wanders with the batch even when the patch does not change.
+/// </param>
+/// <param name="HeldOutSuccess">The success rate on the held-out images as training went (empty when none were given).</param>
+public sealed record PatchTraining(Tensor Patch, IReadOnlyList<double> TargetProbability, IReadOnlyList<PatchProgress> HeldOutSuccess) : IDisposable
 {
     public void Dispose() => Patch.Dispose();
 }
@@ -73,15 +91,15 @@ public sealed record PatchEvaluation(Tensor Patched, IReadOnlyList<PatchPlacemen
     Tensor PatchedPrediction, Tensor TargetProbability, Tensor Counted, Tensor Success) : IDisposable
 {
     /// <summary>Among the images not of the target class, the fraction the model calls the target once the patch is pasted.</summary>
-    public double SuccessRate
+    public double SuccessRate => Rate(Success, Counted);
+
+    /// <summary>The fraction of the <paramref name="counted"/> images that are a <paramref name="success"/> (NaN when none is counted).</summary>
+    internal static double Rate(Tensor success, Tensor counted)
     {
-        get
-        {
-            using var counted = Counted.sum();
-            using var hits = Success.logical_and(Counted).sum();
-            long total = counted.item<long>();
-            return total == 0 ? double.NaN : (double)hits.item<long>() / total;
-        }
+        using var total = counted.sum();
+        using var hits = success.logical_and(counted).sum();
+        long n = total.item<long>();
+        return n == 0 ? double.NaN : (double)hits.item<long>() / n;
     }
 
     public void Dispose()
@@ -110,16 +128,33 @@ public sealed class AdversarialPatch(VisionModel model, PatchOptions? options = 
     /// Trains a patch towards <paramref name="targetClass"/> on <paramref name="images"/> (N x C x H x W in [0,1]) with
     /// the shared <see cref="InputOptimizer"/> loop: the patch's pixels are the parameters (a <see cref="PixelImage"/> of
     /// 1 x C x P x P), <see cref="PasteIntoImages"/> is the transform, and the objective is the mean log-probability of
-    /// the target over each step's batch. Progress goes to <paramref name="onStep"/> (step, mean target probability) if
-    /// given, else to a progress bar.
+    /// the target over each step's batch. With <paramref name="heldOut"/>, the success rate on those images is measured
+    /// as training goes (<see cref="PatchTraining.HeldOutSuccess"/>). Progress goes to <paramref name="onStep"/> (step,
+    /// mean target probability on the step's batch) if given, else to a progress bar.
     /// </summary>
-    public PatchTraining Train(Tensor images, int targetClass, Action<int, double>? onStep = null)
+    public PatchTraining Train(Tensor images, int targetClass, PatchHeldOut? heldOut = null, Action<int, double>? onStep = null)
     {
         CheckRequest(images, targetClass);
+        if (heldOut is not null && heldOut.Every < 1)
+            throw new ArgumentOutOfRangeException(nameof(heldOut), $"Measure the held-out images every 1 or more steps; got every {heldOut.Every}.");
         using var scope = NewDisposeScope();
         using var random = new Generator((ulong)Options.Seed);
         var training = images.detach().to(model.Device);
         using var patch = new PixelImage(NoisePatch(random).unsqueeze(0), model.Device);
+        if (heldOut is not null)
+            AttackSteps.Check(model, heldOut.Images, heldOut.Labels, targetClass);
+        var heldOutPlacements = heldOut is null ? null : RandomPlacements((int)heldOut.Images.shape[0], heldOut.Seed);
+        var heldOutCounted = heldOut?.Labels.cpu().to_type(ScalarType.Int64).ne(targetClass);
+        var heldOutSuccess = new List<PatchProgress>();
+        void Measure(int step)
+        {
+            // What Evaluate counts, without the clean images' answers, which do not change.
+            using var measureScope = NewDisposeScope();
+            var answers = Classify(heldOut!.Images, (batch, start) => PatchPasting.Paste(batch, patch.Parameters[0], Slice(heldOutPlacements!, start, batch))).argmax(1);
+            heldOutSuccess.Add(new(step, PatchEvaluation.Rate(answers.eq(targetClass), heldOutCounted!)));
+        }
+        if (heldOut is not null)
+            Measure(0);
         var loop = new OptimizationOptions(Options.Steps, Options.Seed)
         {
             StepRule = Options.StepRule,
@@ -134,17 +169,21 @@ public sealed class AdversarialPatch(VisionModel model, PatchOptions? options = 
             using var probabilities = nn.functional.log_softmax(step.Scores, 1)[.., targetClass].exp().mean();
             double probability = probabilities.item<float>();
             history.Add(probability);
+            int taken = step.Step + 1;
+            if (heldOut is not null && (taken % heldOut.Every == 0 || taken == Options.Steps))
+                Measure(taken);
             if (onStep is null)
-                progress!.Report(step.Step + 1, $"p({Name(targetClass)}) {probability:P0}");
+                progress!.Report(taken, $"p({Name(targetClass)}) on the batch {probability:P0}" +
+                    (heldOut is null ? "" : $", held-out success {heldOutSuccess[^1].SuccessRate:P0}"));
             else
                 onStep(step.Step, probability);
         });
-        return new PatchTraining(result.Images[0].clone().MoveToOuterDisposeScope(), history);
+        return new PatchTraining(result.Images[0].clone().MoveToOuterDisposeScope(), history, heldOutSuccess);
     }
 
     /// <summary>
     /// Pastes <paramref name="patch"/> into every image at a placement drawn with <paramref name="seed"/> from the
-    /// options' ranges (the same placements as <see cref="Evaluate"/> and <see cref="RandomPlacements"/> with that seed).
+    /// options' ranges (the same placements as <see cref="Evaluate(Tensor, Tensor, Tensor, int, int)"/> and <see cref="RandomPlacements"/> with that seed).
     /// </summary>
     public Tensor Paste(Tensor images, Tensor patch, int seed)
     {
@@ -177,30 +216,53 @@ public sealed class AdversarialPatch(VisionModel model, PatchOptions? options = 
     public PatchEvaluation Evaluate(Tensor patch, Tensor images, Tensor labels, int targetClass, int seed = 1)
     {
         AttackSteps.Check(model, images, labels, targetClass);
+        return Evaluate(patch, images, labels, targetClass, RandomPlacements((int)images.shape[0], seed));
+    }
+
+    /// <summary>As above, with the patch pasted into image i at <paramref name="placements"/>[i].</summary>
+    public PatchEvaluation Evaluate(Tensor patch, Tensor images, Tensor labels, int targetClass, IReadOnlyList<PatchPlacement> placements)
+    {
+        AttackSteps.Check(model, images, labels, targetClass);
         CheckPatch(patch);
-        var placements = RandomPlacements((int)images.shape[0], seed);
+        if (placements.Count != images.shape[0])
+            throw new ArgumentException($"Expected one placement per image ({images.shape[0]}); got {placements.Count}.", nameof(placements));
         using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
         var onDevice = patch.to(model.Device);
         var patched = new List<Tensor>();
-        var clean = new List<Tensor>();
-        var probabilities = new List<Tensor>();
+        var probabilities = Classify(images, (batch, start) =>
+        {
+            var pasted = PatchPasting.Paste(batch, onDevice, Slice(placements, start, batch));
+            patched.Add(pasted.cpu().MoveToOuterDisposeScope());   // out of Classify's scope, into this one
+            return pasted;
+        });
+        var clean = Classify(images, (batch, _) => batch).argmax(1);
+        var after = probabilities.argmax(1);
+        var counted = labels.cpu().to_type(ScalarType.Int64).ne(targetClass);
+        return new PatchEvaluation(cat(patched, 0).MoveToOuterDisposeScope(), placements, clean.MoveToOuterDisposeScope(),
+            after.MoveToOuterDisposeScope(), probabilities[.., targetClass].contiguous().MoveToOuterDisposeScope(), counted.MoveToOuterDisposeScope(),
+            after.eq(targetClass).MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// The model's class probabilities (N x classes, on the CPU) for <paramref name="images"/> turned into its input
+    /// by <paramref name="input"/> (a chunk on the model's device and the index of its first image), without gradients,
+    /// in chunks of <see cref="PatchOptions.BatchSize"/> so that large photos fit into memory.
+    /// </summary>
+    Tensor Classify(Tensor images, Func<Tensor, int, Tensor> input)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var chunks = new List<Tensor>();
         for (int start = 0; start < images.shape[0]; start += Options.BatchSize)
         {
             int end = (int)Math.Min(start + Options.BatchSize, images.shape[0]);
-            var batch = images[start..end].to(model.Device);
-            var pasted = PatchPasting.Paste(batch, onDevice, placements.Skip(start).Take(end - start).ToList());
-            patched.Add(pasted.cpu());
-            clean.Add(model.Module.forward(batch).argmax(1).cpu());
-            probabilities.Add(nn.functional.softmax(model.Module.forward(pasted), 1).cpu());
+            chunks.Add(nn.functional.softmax(model.Module.forward(input(images[start..end].to(model.Device), start)), 1).cpu());
         }
-        var all = cat(probabilities, 0);
-        var after = all.argmax(1);
-        var counted = labels.cpu().to_type(ScalarType.Int64).ne(targetClass);
-        return new PatchEvaluation(cat(patched, 0).MoveToOuterDisposeScope(), placements, cat(clean, 0).MoveToOuterDisposeScope(),
-            after.MoveToOuterDisposeScope(), all[.., targetClass].contiguous().MoveToOuterDisposeScope(), counted.MoveToOuterDisposeScope(),
-            after.eq(targetClass).MoveToOuterDisposeScope());
+        return cat(chunks, 0).MoveToOuterDisposeScope();
     }
+
+    static IReadOnlyList<PatchPlacement> Slice(IReadOnlyList<PatchPlacement> placements, int start, Tensor batch) =>
+        placements.Skip(start).Take((int)batch.shape[0]).ToList();
 
     Tensor NoisePatch(Generator random) =>
         rand(new long[] { model.Input.Channels, Options.PatchSize, Options.PatchSize }, generator: random);

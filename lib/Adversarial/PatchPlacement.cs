@@ -25,9 +25,12 @@ public sealed record PatchPlacement(double CenterX, double CenterY, double Scale
 
 /// <summary>
 /// Pasting a patch into images with a differentiable resampling (affine grid + bilinear sampling), so the gradient of
-/// anything computed from the pasted images flows back into the patch's pixels. Where the patch covers a pixel fully
-/// the pixel becomes the patch's value; where it covers it partly (the edges of a turned or scaled patch) the two are
-/// blended by the covered fraction; elsewhere the image is left exactly as it was.
+/// anything computed from the pasted images flows back into the patch's pixels. Each pixel's centre is mapped into the
+/// patch and the patch is read there by bilinear interpolation (zero outside it); the same reading of a patch of ones
+/// is the mask, the patch's weight in that pixel, and the pasted pixel is image x (1 - mask) + the patch's reading.
+/// Unturned at scale 1 and a whole-pixel position, that copies the patch exactly; turned, scaled or between pixels, its
+/// edges blend with the image over about a pixel (the mask still adds up to about the patch's area). Pixels further
+/// away are left exactly as they were.
 /// </summary>
 public static class PatchPasting
 {
@@ -43,8 +46,8 @@ public static class PatchPasting
     }
 
     /// <summary>
-    /// The fraction of each pixel the patch covers (N x 1 x H x W, 1 inside the patch, 0 outside, in between on its
-    /// edges) for images of <paramref name="height"/> x <paramref name="width"/> pixels: what <see cref="Paste"/> replaces.
+    /// The patch's weight in each pixel (N x 1 x H x W, 1 inside the patch, 0 away from it, in between on its edges)
+    /// for images of <paramref name="height"/> x <paramref name="width"/> pixels: how much of each pixel <see cref="Paste"/> replaces.
     /// </summary>
     public static Tensor Mask(long height, long width, int patchSize, IReadOnlyList<PatchPlacement> placements, Device? device = null)
     {

@@ -63,3 +63,36 @@ public sealed record NormalizedGradient(double StepSize) : MemorylessRule
         return (gradient * StepSize / (meanAbsolute + 1e-12)).MoveToOuterDisposeScope();
     }
 }
+
+/// <summary>
+/// <paramref name="Rule"/>'s change times a factor that falls along half a cosine, from 1 at the first step to nearly 0
+/// at step <paramref name="Steps"/>: large steps early, ever smaller ones later. When every step's gradient comes from a
+/// fresh random batch, steps of one size keep the result moving with the batches' noise; shrinking steps let it settle.
+/// Every run counts its steps from 0.
+/// </summary>
+public sealed record CosineDecay(MemorylessRule Rule, int Steps) : IStepRule
+{
+    /// <summary>The factor of step <paramref name="step"/> (counted from 0): (1 + cos(π step / Steps)) / 2.</summary>
+    public double Factor(int step) => (1 + Math.Cos(Math.PI * Math.Min(step, Steps) / Steps)) / 2;
+
+    public IStepRun Begin(Tensor parameters)
+    {
+        if (Steps < 1)
+            throw new ArgumentOutOfRangeException(nameof(Steps), $"The schedule needs at least 1 step; got {Steps}.");
+        return new Run(this, parameters);
+    }
+
+    sealed class Run(CosineDecay schedule, Tensor parameters) : IStepRun
+    {
+        int taken;
+
+        public void Step(Tensor gradient)
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            parameters.add_(schedule.Rule.Change(gradient) * schedule.Factor(taken++));
+        }
+
+        public void Dispose() { }
+    }
+}

@@ -472,7 +472,7 @@ public static class Techniques
         },
         new("adversarial patch", "14-adversarial-patch", "new AdversarialPatch(")
         {
-            Types = [typeof(AdversarialPatch)],
+            Types = [typeof(AdversarialPatch), typeof(PatchSizes)],   // PatchSizes.Sweep trains and judges patches of several sizes
             OnImages = (m, x) => WithLabels(x, labels =>
             {
                 var attack = new AdversarialPatch(m, new PatchOptions(PatchSize: 6, Steps: 1, BatchSize: 1));
@@ -486,7 +486,7 @@ public static class Techniques
             ],
             Benchmarks =
             [
-                new("adversarial patch", "10 training steps of 16 images, 14 x 14 patch, fashion-cnn", b => () =>
+                new("adversarial patch", "10 training steps of 32 images, 9 x 9 patch, fashion-cnn", b => () =>
                     new AdversarialPatch(b.Fashion, new PatchOptions(Steps: 10)).Train(b.Garments, 5).Dispose()),
             ],
         },

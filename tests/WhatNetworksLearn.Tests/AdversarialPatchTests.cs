@@ -45,6 +45,28 @@ public class AdversarialPatchTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void At_scale_two_each_patch_pixel_spreads_with_bilinear_weights_worked_out_by_hand()
+    {
+        // A 2 x 2 patch centred on (4, 4) at scale 2 spans pixels 2 to 5. Pixel centre x + 0.5 reads the patch at
+        // (x + 0.5 - 4) / 2 + 1 patch pixels, i.e. between its pixel centres 0.5 and 1.5 (zero beyond them):
+        // pixels 1..6 read 0.25 p0, 0.75 p0, 0.75 p0 + 0.25 p1, 0.25 p0 + 0.75 p1, 0.75 p1, 0.25 p1. Rows alike.
+        var weights = tensor(new float[] { 0, 0, 0.25f, 0, 0.75f, 0, 0.75f, 0.25f, 0.25f, 0.75f, 0, 0.75f, 0, 0.25f, 0, 0 }).reshape(8, 2);
+        var patch = tensor(new float[] { 0.2f, 0.4f, 0.6f, 0.8f }).reshape(1, 2, 2);
+        var read = weights.matmul(patch[0]).matmul(weights.T);
+        var mask = weights.matmul(ones(2, 2)).matmul(weights.T);
+        var image = full(1, 1, 8, 8, 0.5f);
+        var placements = new[] { new PatchPlacement(4, 4, Scale: 2) };
+
+        var pasted = PatchPasting.Paste(image, patch, placements);
+
+        Assert.True(pasted[0, 0].allclose(0.5f * (1 - mask) + read, atol: 1e-6), pasted[0, 0].ToString(TorchSharp.TensorStringStyle.Numpy));
+        Assert.True(PatchPasting.Mask(8, 8, 2, placements)[0, 0].allclose(mask, atol: 1e-6));
+        Assert.Equal(16, mask.sum().item<float>(), 4);   // the weights add up to the scaled patch's area, (2 x 2)²
+        // The turned, scaled square reaches (side x scale / 2)(|cos| + |sin|) from its centre: 6 x (cos 30° + sin 30°).
+        Assert.Equal(6 * (Math.Sqrt(3) / 2 + 0.5), new PatchPlacement(0, 0, Scale: 1.2, Degrees: -30).HalfExtent(10), 10);
+    }
+
+    [Fact]
     public void Random_placements_keep_the_whole_turned_and_scaled_patch_inside_the_image()
     {
         using var model = ModelRegistry.Load("fashion-cnn");
@@ -135,21 +157,68 @@ public class AdversarialPatchTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void A_trained_patch_makes_held_out_images_sandals_far_more_often_than_a_noise_patch()
+    public void Training_lowers_the_cross_entropy_to_the_target_on_its_own_images()
+    {
+        using var model = ModelRegistry.Load("fashion-cnn");
+        using var sample = FashionMnist.LoadSample(32);
+        var options = new PatchOptions(PatchSize: 8, Steps: 20, BatchSize: 16, Seed: 2);
+        var attack = new AdversarialPatch(model, options);
+        using var untrained = new AdversarialPatch(model, options with { Steps = 0 }).Train(sample.Images, Sandal);
+        using var trained = attack.Train(sample.Images, Sandal);
+        var placements = attack.RandomPlacements(32, seed: 9);
+        double Loss(Tensor patch) => nn.functional.cross_entropy(model.Forward(PatchPasting.Paste(sample.Images, patch, placements)),
+            full(32, (long)Sandal)).item<float>();
+        output.WriteLine($"cross-entropy to Sandal: start {Loss(untrained.Patch):F2}, after 20 steps {Loss(trained.Patch):F2}");
+        // The start is the seed's noise patch; measured: 13.8 falling to 9.9.
+        Assert.True(Same(untrained.Patch, attack.NoisePatch(options.Seed)));
+        Assert.True(Loss(trained.Patch) < Loss(untrained.Patch) - 1, $"{Loss(untrained.Patch)} -> {Loss(trained.Patch)}");
+    }
+
+    [Fact]
+    public void The_held_out_curve_is_measured_on_the_held_out_images_at_fixed_placements_not_on_the_training_batches()
+    {
+        using var model = ModelRegistry.Load("fashion-cnn");
+        using var sample = FashionMnist.LoadSample(300);
+        var (training, heldOut, heldOutLabels) = (sample.Images[..100], sample.Images[100..], sample.Labels[100..]);
+        var options = new PatchOptions(Steps: 10, BatchSize: 16, Seed: 3);
+        var attack = new AdversarialPatch(model, options);
+        using var trained = attack.Train(training, Sandal, new PatchHeldOut(heldOut, heldOutLabels, Every: 4, Seed: 7));
+        // Before the first step, every 4 steps, and after the last: each the success of the patch of that moment on the
+        // held-out images at the placements Evaluate draws with the same seed.
+        Assert.Equal([0, 4, 8, 10], trained.HeldOutSuccess.Select(p => p.Step));
+        using (var start = attack.Evaluate(attack.NoisePatch(options.Seed), heldOut, heldOutLabels, Sandal, seed: 7))
+            Assert.Equal(start.SuccessRate, trained.HeldOutSuccess[0].SuccessRate);
+        using (var end = attack.Evaluate(trained.Patch, heldOut, heldOutLabels, Sandal, seed: 7))
+            Assert.Equal(end.SuccessRate, trained.HeldOutSuccess[^1].SuccessRate);
+
+        // Steps too small to change a pixel: the held-out curve stays exactly flat (same images, same placements),
+        // while the probability on each step's batch wanders with the batch's images and placements.
+        using var still = new AdversarialPatch(model, options with { StepSize = 1e-12 })
+            .Train(training, Sandal, new PatchHeldOut(heldOut, heldOutLabels, Every: 2, Seed: 7));
+        Assert.True(still.Patch.allclose(attack.NoisePatch(options.Seed), rtol: 0, atol: 1e-9));
+        Assert.Single(still.HeldOutSuccess.Select(p => p.SuccessRate).Distinct());
+        Assert.True(still.TargetProbability.Distinct().Count() > 5, string.Join(", ", still.TargetProbability));
+        Assert.Throws<ArgumentOutOfRangeException>(() => attack.Train(training, Sandal, new PatchHeldOut(heldOut, heldOutLabels, Every: 0)));
+    }
+
+    [Fact]
+    public void A_tenth_of_the_image_trained_settles_and_makes_held_out_images_sandals_far_more_often_than_noise()
     {
         using var model = ModelRegistry.Load("fashion-cnn");
         using var sample = FashionMnist.LoadSample(1300);
-        var attack = new AdversarialPatch(model, new PatchOptions(PatchSize: 14, Steps: 60, BatchSize: 16, Seed: 1));
-        using var training = attack.Train(sample.Images[..1000], Sandal);
+        var options = new PatchOptions(Steps: 100, Seed: 1);   // 9 x 9 at scale 0.8 to 1.2, batches of 32
+        var attack = new AdversarialPatch(model, options);
         var heldOut = sample.Images[1000..];
         var heldOutLabels = sample.Labels[1000..];
-        using var trained = attack.Evaluate(training.Patch, heldOut, heldOutLabels, Sandal, seed: 7);
+        using var training = attack.Train(sample.Images[..1000], Sandal, new PatchHeldOut(heldOut, heldOutLabels, Every: 5, Seed: 7));
         using var noise = attack.Evaluate(attack.NoisePatch(seed: 3), heldOut, heldOutLabels, Sandal, seed: 7);
-        output.WriteLine($"trained {trained.SuccessRate:P1}, noise {noise.SuccessRate:P1}, p(Sandal) during training {training.TargetProbability[0]:P0} -> {training.TargetProbability[^1]:P0}");
-        // Measured: about 60 % against 2 %.
-        Assert.True(trained.SuccessRate > 0.4, $"trained patch success {trained.SuccessRate}");
-        Assert.True(trained.SuccessRate - noise.SuccessRate > 0.3, $"trained {trained.SuccessRate}, noise {noise.SuccessRate}");
-        Assert.True(training.TargetProbability.TakeLast(10).Average() > training.TargetProbability.Take(10).Average() + 0.1);
+        double trained = training.HeldOutSuccess[^1].SuccessRate;
+        var lastTenth = training.HeldOutSuccess.Where(p => p.Step >= 90).Select(p => p.SuccessRate).ToList();
+        output.WriteLine($"trained {trained:P1}, noise {noise.SuccessRate:P1}, last tenth {lastTenth.Min():P1} to {lastTenth.Max():P1}; curve {string.Join(", ", training.HeldOutSuccess.Select(p => $"{p.Step}: {p.SuccessRate:P1}"))}");
+        // Measured: 10.3 % against 1.1 %, the same at steps 90, 95 and 100; the start (noise) patch 1.1 %, 8.7 % after 5 steps.
+        Assert.True(trained > noise.SuccessRate + 0.05 && trained > 3 * noise.SuccessRate, $"trained {trained}, noise {noise.SuccessRate}");
+        Assert.True(lastTenth.Max() - lastTenth.Min() < 0.02, string.Join(", ", lastTenth));
+        Assert.True(training.HeldOutSuccess[0].SuccessRate < trained / 3, $"before the first step {training.HeldOutSuccess[0].SuccessRate}, at the end {trained}");
     }
 
     [Fact]
@@ -197,7 +266,7 @@ public class AdversarialPatchTests(ITestOutputHelper output)
     {
         using var model = ModelRegistry.Load("fashion-cnn");
         using var sample = FashionMnist.LoadSample(64);
-        var options = new PatchOptions(Steps: 5, BatchSize: 16) { StepRule = new NormalizedGradient(2) };
+        var options = new PatchOptions(Steps: 5, BatchSize: 16, StepSize: 2);
         using var training = new AdversarialPatch(model, options).Train(sample.Images, Bag);
         Assert.True(training.Patch.min().item<float>() >= 0 && training.Patch.max().item<float>() <= 1);
         Assert.True(training.Patch.eq(0).any().item<bool>() && training.Patch.eq(1).any().item<bool>(), "steps this large should push pixels onto both bounds");
@@ -240,6 +309,52 @@ public class AdversarialPatchTests(ITestOutputHelper output)
         Assert.Equal(new long[] { 3, 3, 224, 224 }, evaluation.Patched.shape);
         Assert.Equal(new long[] { 3 }, evaluation.Success.shape);
         Assert.InRange(evaluation.SuccessRate, 0, 1);
+    }
+
+    [Fact]
+    public void The_size_sweep_judges_each_trained_patch_and_a_noise_patch_on_the_held_out_images()
+    {
+        using var model = ModelRegistry.Load("fashion-cnn");
+        using var sample = FashionMnist.LoadSample(100);
+        var (training, heldOut, heldOutLabels) = (sample.Images[..50], sample.Images[50..], sample.Labels[50..]);
+        var options = new PatchOptions(Steps: 3, BatchSize: 8);
+        var sizes = PatchSizes.Sweep(model, training, heldOut, heldOutLabels, Sandal, [4, 6], [1, 2], options, heldOutSeed: 7);
+
+        Assert.Equal([4, 6], sizes.Select(r => r.Side));
+        Assert.Equal([16 / 784.0, 36 / 784.0], sizes.Select(r => r.ImageShare));
+        // The second seed's 6 x 6 patch, trained again alone, and judged at the held-out placements of seed 7.
+        var attack = new AdversarialPatch(model, options with { PatchSize = 6, Seed = 2 });
+        using var again = attack.Train(training, Sandal);
+        using (var judged = attack.Evaluate(again.Patch, heldOut, heldOutLabels, Sandal, seed: 7))
+            Assert.Equal(judged.SuccessRate, sizes[1].TrainedSuccess[1]);
+        using (var noise = attack.Evaluate(attack.NoisePatch(1), heldOut, heldOutLabels, Sandal, seed: 7))
+            Assert.Equal(noise.SuccessRate, sizes[1].NoiseSuccess);
+        Assert.All(sizes, r => Assert.All(r.LastTenthSpread, spread => Assert.InRange(spread, 0, 1)));
+    }
+
+    [Fact]
+    public void The_shipped_patch_size_results_use_the_default_settings_and_read_back_as_written()
+    {
+        var shipped = PatchSizes.Read();
+        var defaults = new PatchOptions();
+        Assert.Equal(PatchSizeSettings.Of(defaults), shipped.Options);   // so notebook 14's patch is one of its rows
+        Assert.Contains(shipped.Sizes, r => r.Side == defaults.PatchSize);
+        Assert.Equal(shipped.Sizes.Select(r => r.Side).Order(), shipped.Sizes.Select(r => r.Side));
+        Assert.All(shipped.Sizes, r =>
+        {
+            Assert.Equal(r.Side * r.Side / 784.0, r.ImageShare, 12);
+            Assert.Equal(r.Seeds.Length, r.TrainedSuccess.Length);
+            Assert.All(r.TrainedSuccess.Append(r.NoiseSuccess), v => Assert.InRange(v, 0, 1));
+        });
+        var copy = Path.Combine(Path.GetTempPath(), $"patch-sizes-{Guid.NewGuid():N}.json");
+        try
+        {
+            shipped.Write(copy);
+            Assert.Equal(File.ReadAllText(PatchSizes.FilePath), File.ReadAllText(copy));
+        }
+        finally { File.Delete(copy); }
+        var missing = Assert.Throws<FileNotFoundException>(() => PatchSizes.Read(copy));
+        Assert.Contains("data/models/patch-sizes", missing.Message);
     }
 
     /// <summary>Same shape and every element equal.</summary>

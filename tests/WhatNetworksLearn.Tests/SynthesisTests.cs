@@ -276,6 +276,28 @@ public class SynthesisTests
     }
 
     [Fact]
+    public void The_cosine_decay_scales_each_step_by_half_a_cosine_and_starts_again_for_every_run()
+    {
+        var schedule = new CosineDecay(new GradientAscent(2), Steps: 4);
+        using var gradient = ones(1, 1, 2, 2);
+        // (1 + cos(π t / 4)) / 2 for t = 0..3: 1, 0.8536, 0.5, 0.1464; the rule's change is 2 x the gradient,
+        // so the parameters, starting at 0, pass through 2, 3.707107, 4.707107, 5.
+        double[] expected = [2, 3.707107, 4.707107, 5];
+        for (int run = 0; run < 2; run++)
+        {
+            using var parameters = zeros(1, 1, 2, 2);
+            using var steps = schedule.Begin(parameters);
+            foreach (double e in expected)
+            {
+                steps.Step(gradient);
+                Assert.True(parameters.allclose(full(1, 1, 2, 2, e), atol: 1e-5), $"expected {e}, got {parameters[0, 0, 0, 0].item<float>()}");
+            }
+        }
+        using var some = zeros(1);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CosineDecay(new GradientAscent(1), 0).Begin(some));
+    }
+
+    [Fact]
     public void Transforms_and_regularizers_do_what_they_say()
     {
         manual_seed(6);
