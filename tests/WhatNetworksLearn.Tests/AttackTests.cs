@@ -23,7 +23,7 @@ public class AttackTests
         expected[0, 0, 0..2, 0..2] = full(2, 2, -0.1f);
         Assert.True(away.Perturbation.allclose(expected, atol: 1e-6));
         // Targeted at "corner" from a label of "other": the corner brightens by ε.
-        using var toward = new Fgsm(model, new FgsmOptions(0.1)).Run(image, tensor(new long[] { 1 }), targetClass: 0);
+        using var toward = new Fgsm(model, new FgsmOptions(0.1)).Run(image, tensor(new long[] { 1 }), targets: 0);
         Assert.True(toward.Perturbation.allclose(-expected, atol: 1e-6));
     }
 
@@ -99,7 +99,7 @@ public class AttackTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new Fgsm(model, new FgsmOptions(-0.1)).Run(image, labels));
         Assert.Throws<ArgumentOutOfRangeException>(() => new Pgd(model, new PgdOptions(-0.1)).Run(image, labels));
         Assert.Throws<ArgumentOutOfRangeException>(() => new Pgd(model, new PgdOptions(Steps: -1)).Run(image, labels));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new Pgd(model).Run(image, labels, targetClass: 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Pgd(model).Run(image, labels, targets: 2));
         Assert.Throws<ArgumentOutOfRangeException>(() => new Fgsm(model).Run(image, tensor(new long[] { 5 })));
         Assert.Throws<ArgumentException>(() => new Fgsm(model).Run(image, tensor(new long[] { 0, 1 })));
         Assert.Throws<ArgumentException>(() => new Fgsm(model).Run(image + 0.6, labels));
