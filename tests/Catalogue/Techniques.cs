@@ -399,6 +399,25 @@ public static class Techniques
                 new("APGD-CE", "100 images, 20 iterations, fashion-cnn", b => () => new Apgd(b.Fashion, new ApgdOptions(Iterations: 20)).Run(b.Garments, b.GarmentLabels).Dispose()),
             ],
         },
+        new("carlini-wagner l2", "11-targeted-examples", "new CarliniWagner(")
+        {
+            Types = [typeof(CarliniWagner), typeof(AttackSteps)],   // one file built from the public steps every attack uses
+            OnImages = (m, x) => WithLabels(x, labels => new CarliniWagner(m, new CarliniWagnerOptions(SearchSteps: 1, Steps: 2)).Run(x, labels).Dispose()),
+            Attack = new((m, _) => new CarliniWagner(m, new CarliniWagnerOptions(SearchSteps: 3, Steps: 30)),
+                new NoBudget("it looks for the smallest change in L2 instead of staying within a bound")),
+            BadOptions =
+            [
+                (m, x) => WithLabels(x, labels => new CarliniWagner(m, new CarliniWagnerOptions(Steps: 0)).Run(x, labels)),
+                (m, x) => WithLabels(x, labels => new CarliniWagner(m, new CarliniWagnerOptions(SearchSteps: 0)).Run(x, labels)),
+                (m, x) => WithLabels(x, labels => new CarliniWagner(m, new CarliniWagnerOptions(Confidence: -1)).Run(x, labels)),
+                (m, x) => WithLabels(x, labels => new CarliniWagner(m, new CarliniWagnerOptions(InitialConstant: 0)).Run(x, labels)),
+                (m, x) => WithLabels(x, labels => new CarliniWagner(m, new CarliniWagnerOptions(LearningRate: double.NaN)).Run(x, labels)),
+            ],
+            Benchmarks =
+            [
+                new("Carlini-Wagner L2", "100 images, 5 rounds of 100 Adam steps, fashion-cnn", b => () => new CarliniWagner(b.Fashion).Run(b.Garments, b.GarmentLabels).Dispose()),
+            ],
+        },
         new("robust accuracy", "20-robust-models", "RobustAccuracy.Evaluate(")
         {
             Types = [typeof(RobustAccuracy)],
