@@ -54,12 +54,11 @@ public sealed class Apgd(VisionModel model, ApgdOptions? options = null) : IAtta
         return fractions.Select(p => (int)Math.Ceiling(Math.Round(p * iterations, 9))).Distinct().ToList();
     }
 
-    public AttackResult Run(Tensor pixels, Tensor labels, int? targetClass = null)
+    public AttackResult Run(Tensor pixels, Tensor labels, Targets? targets = null)
     {
         Options.Validate();
         using var scope = NewDisposeScope();
-        var (original, onDevice) = AttackSteps.Prepare(model, pixels, labels, targetClass);
-        var goal = AttackSteps.Goal(original, onDevice, targetClass);
+        var (original, goal) = AttackSteps.Prepare(model, pixels, labels, targets);
         double epsilon = Options.Epsilon;
         var perImage = new long[] { -1, 1, 1, 1 }[..(int)original.dim()];
         Tensor Project(Tensor x) => AttackSteps.Project(x, original, epsilon);
@@ -67,7 +66,7 @@ public sealed class Apgd(VisionModel model, ApgdOptions? options = null) : IAtta
 
         using var generator = new Generator((ulong)Options.Seed);
         var x = Project(original + (rand(original.shape, generator: generator) * 2 - 1).to(model.Device) * epsilon);
-        var (loss, gradient, fooled) = Evaluate(x, goal, targetClass);
+        var (loss, gradient, fooled) = Evaluate(x, goal);
         var found = x.clone();                       // a fooling point per image, where one was seen
         var everFooled = fooled.clone();
         var best = x.clone();
@@ -89,7 +88,7 @@ public sealed class Apgd(VisionModel model, ApgdOptions? options = null) : IAtta
             var next = k == 0 ? ascent : Project(x + Momentum * (ascent - x) + (1 - Momentum) * (x - previous));
             previous.copy_(x);
             x.copy_(next);
-            var (newLoss, newGradient, newFooled) = Evaluate(x, goal, targetClass);
+            var (newLoss, newGradient, newFooled) = Evaluate(x, goal);
             increases.add_(newLoss.gt(loss).to_type(ScalarType.Float32));
             loss.copy_(newLoss);
             gradient.copy_(newGradient);
@@ -117,24 +116,23 @@ public sealed class Apgd(VisionModel model, ApgdOptions? options = null) : IAtta
             progress.Report(k + 1);
         }
         var adversarial = where(PerImage(everFooled), found, best);
-        return AttackSteps.Result(model, original, adversarial, onDevice, targetClass);
+        return AttackSteps.Result(model, original, adversarial, goal);
     }
 
     /// <summary>
-    /// The loss APGD climbs at <paramref name="x"/> (cross-entropy of the true class, or minus that of the target), its
-    /// gradient, and whether the network already gets it wrong (targeted: labels it as the target), per image.
+    /// The loss APGD climbs at <paramref name="x"/> (<see cref="AttackGoal.Loss"/>: cross-entropy of the true class, or
+    /// minus that of the target), its gradient, and whether the network already gets it wrong (targeted: labels it as
+    /// the target), per image.
     /// </summary>
-    (Tensor Loss, Tensor Gradient, Tensor Fooled) Evaluate(Tensor x, Tensor goal, int? targetClass)
+    (Tensor Loss, Tensor Gradient, Tensor Fooled) Evaluate(Tensor x, AttackGoal goal)
     {
         Tensor? prediction = null;
         using var result = InputGradient.Take(model, x, input =>
         {
             var scores = model.Module.forward(input);
             prediction = scores.detach().argmax(1).MoveToOuterDisposeScope();   // out of Take's scope, into the caller's
-            var crossEntropy = nn.functional.cross_entropy(scores, goal, reduction: nn.Reduction.None);
-            return targetClass is null ? crossEntropy : -crossEntropy;
+            return goal.Loss(scores);
         });
-        var fooled = targetClass is null ? prediction!.ne(goal) : prediction!.eq(goal);
-        return (result.Values.alias(), result.Gradient.alias(), fooled);
+        return (result.Values.alias(), result.Gradient.alias(), goal.ReachedBy(prediction!));
     }
 }

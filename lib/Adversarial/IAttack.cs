@@ -1,3 +1,4 @@
+using WhatNetworksLearn.Models;
 using static TorchSharp.torch;
 
 namespace WhatNetworksLearn.Adversarial;
@@ -26,10 +27,15 @@ public sealed record AttackResult(Tensor Adversarial, Tensor Perturbation, Tenso
 
 /// <summary>
 /// The shape every attack of the kit shares (as in torchattacks): built around a model with its settings, run on a
-/// batch of images in pixel space (N x C x H x W in [0,1]) with their true labels, untargeted, or targeted at one
-/// class for every image. Adversarial images always stay in [0,1]. Randomness comes from the attack's seed.
+/// batch of images in pixel space (N x C x H x W in [0,1]) with their true labels, untargeted or targeted. Adversarial
+/// images always stay in [0,1]. Randomness comes from the attack's seed. A new attack is built from <see cref="AttackSteps"/>.
 /// </summary>
 public interface IAttack
 {
-    AttackResult Run(Tensor pixels, Tensor labels, int? targetClass = null);
+    /// <summary>
+    /// Attacks <paramref name="pixels"/>. <paramref name="targets"/> null: untargeted, each image should leave its true
+    /// class (<paramref name="labels"/>); otherwise each image should become its target, one class for every image or one
+    /// per image (<see cref="Targets"/>, as attributions take them).
+    /// </summary>
+    AttackResult Run(Tensor pixels, Tensor labels, Targets? targets = null);
 }

@@ -64,24 +64,24 @@ public sealed class OnePixel(VisionModel model, OnePixelOptions? options = null)
     /// <summary>Pixel values per batched forward pass of candidate images: a few thousand small images at once, a dozen photos.</summary>
     const long PixelsPerPass = 1 << 21;
 
-    public AttackResult Run(Tensor pixels, Tensor labels, int? targetClass = null) => Attack(pixels, labels, targetClass).Attack;
+    public AttackResult Run(Tensor pixels, Tensor labels, Targets? targets = null) => Attack(pixels, labels, targets).Attack;
 
-    /// <summary>Attacks each image of the batch (N x C x H x W in [0,1]) with its true label, or towards one target class.</summary>
-    public OnePixelResult Attack(Tensor pixels, Tensor labels, int? targetClass = null)
+    /// <summary>Attacks each image of the batch (N x C x H x W in [0,1]) with its true label, or towards its target (one for the batch, or one per image).</summary>
+    public OnePixelResult Attack(Tensor pixels, Tensor labels, Targets? targets = null)
     {
         using var scope = NewDisposeScope();
-        var (original, truth) = AttackSteps.Prepare(model, pixels, labels, targetClass);
+        var (original, goal) = AttackSteps.Prepare(model, pixels, labels, targets);
         Options.Validate(pixels.shape[2], pixels.shape[3]);
         using (no_grad())
         using (model.EvaluationMode())   // the network as it answers at test time, dropout and batch norm included
         {
-            var (best, generations) = Evolve(original, truth, targetClass);
+            var (best, generations) = Evolve(original, goal);
             var coordinates = best[.., .., ..2].round().to_type(ScalarType.Int32).cpu().data<int>().ToArray();
             int k = Options.Pixels;
             var changed = Enumerable.Range(0, (int)pixels.shape[0])
                 .Select(i => (IReadOnlyList<ChangedPixel>)Enumerable.Range(0, k).Select(j => new ChangedPixel(coordinates[2 * (i * k + j)], coordinates[2 * (i * k + j) + 1])).ToList())
                 .ToList();
-            return new OnePixelResult(AttackSteps.Result(model, original, Apply(original, best), truth, targetClass), changed, generations);
+            return new OnePixelResult(AttackSteps.Result(model, original, Apply(original, best), goal), changed, generations);
         }
     }
 
@@ -89,7 +89,7 @@ public sealed class OnePixel(VisionModel model, OnePixelOptions? options = null)
     /// Differential evolution for all images (N x C x H x W) at once; returns each image's best candidate (N x k x (2 + C))
     /// and the generations it used. An image stops evolving at the generation in which one of its candidates succeeds.
     /// </summary>
-    (Tensor Best, int[] Generations) Evolve(Tensor images, Tensor labels, int? target)
+    (Tensor Best, int[] Generations) Evolve(Tensor images, AttackGoal goal)
     {
         int n = (int)images.shape[0], k = Options.Pixels, size = Options.Population;
         long channels = images.shape[1], height = images.shape[2], width = images.shape[3];
@@ -106,7 +106,7 @@ public sealed class OnePixel(VisionModel model, OnePixelOptions? options = null)
                 var colour = rand(new long[] { size, k, channels }, generator: g, device: device);
                 return cat([x.unsqueeze(2), y.unsqueeze(2), colour], 2);
             }).ToArray()), height, width);   // N x P x k x (2 + C)
-            var (loss, reached) = Evaluate(images, population, labels, target);
+            var (loss, reached) = Evaluate(images, population, goal);
             var generations = new int[n];
             using var progress = ProgressDisplay.Start("One-pixel attack", Options.Iterations);
             for (int generation = 1; generation <= Options.Iterations; generation++)
@@ -120,7 +120,7 @@ public sealed class OnePixel(VisionModel model, OnePixelOptions? options = null)
                     generations[i] = generation;
                 var parents = population[active];
                 var trial = Repair(Mutate(parents, activeImages.Select(i => generators[i]).ToArray()), height, width);
-                var (trialLoss, trialReached) = Evaluate(images[active], trial, labels[active], target);
+                var (trialLoss, trialReached) = Evaluate(images[active], trial, goal.Select(active));
                 var better = trialLoss.le(loss[active]);
                 population.index_put_(Survivors(parents, trial, better), active);
                 loss.index_put_(where(better, trialLoss, loss[active]), active);
@@ -201,12 +201,11 @@ public sealed class OnePixel(VisionModel model, OnePixelOptions? options = null)
     /// for every candidate of every image (A x P each), the candidate images built and sent through the network a few
     /// thousand at a time. Candidates that put two of their pixels on one position are never accepted.
     /// </summary>
-    internal (Tensor Loss, Tensor Reached) Evaluate(Tensor images, Tensor population, Tensor labels, int? target)
+    internal (Tensor Loss, Tensor Reached) Evaluate(Tensor images, Tensor population, AttackGoal goal)
     {
         long count = population.shape[0], size = population.shape[1];
         var candidates = population.reshape(count * size, population.shape[2], population.shape[3]);
         var owner = arange(count, device: images.device).repeat_interleave(size);
-        var truth = labels[owner];
         int total = (int)(count * size), perPass = (int)Math.Max(1, PixelsPerPass / (images.numel() / count));
         var losses = new List<Tensor>();
         var reached = new List<Tensor>();
@@ -215,10 +214,10 @@ public sealed class OnePixel(VisionModel model, OnePixelOptions? options = null)
             int end = Math.Min(start + perPass, total);
             var rows = owner[start..end];
             var probabilities = nn.functional.softmax(model.Module.forward(Apply(images[rows], candidates[start..end])), 1);
-            var prediction = probabilities.argmax(1);
-            var labelsHere = truth[start..end];
-            losses.Add(target is { } goal ? 1 - probabilities[.., goal] : probabilities.gather(1, labelsHere.unsqueeze(1)).squeeze(1));
-            reached.Add(target is { } t ? prediction.eq(t) : prediction.ne(labelsHere));
+            var goalHere = goal.Select(rows);
+            var probability = probabilities.gather(1, goalHere.Classes.unsqueeze(1)).squeeze(1);   // of the target, or of the true class
+            losses.Add(goalHere.Targeted ? 1 - probability : probability);
+            reached.Add(goalHere.ReachedBy(probabilities.argmax(1)));
         }
         var loss = cat(losses, 0).reshape(count, size);
         var position = (population[.., .., .., 1].round() * images.shape[3] + population[.., .., .., 0].round()).sort(2).Values;

@@ -34,18 +34,18 @@ public sealed record PgdOptions(double Epsilon = 0.03, double StepSize = 0.01, i
 /// <summary>
 /// Projected gradient descent (Madry et al., 2018), the iterated FGSM: from a random point near the image, take small
 /// signed-gradient steps and after each one pull every pixel back into the ε-ball around the original and into
-/// [0,1]. Targeted, it walks down the loss of one class until the network sees that class. With
+/// [0,1]. Targeted, it walks down the loss of each image's target until the network sees that class. With
 /// <see cref="PgdOptions.RobustTo"/> it becomes EOT-PGD: each step averages the gradient over random transformations.
 /// </summary>
 public sealed class Pgd(VisionModel model, PgdOptions? options = null) : IAttack
 {
     public PgdOptions Options { get; } = options ?? new PgdOptions();
 
-    public AttackResult Run(Tensor pixels, Tensor labels, int? targetClass = null)
+    public AttackResult Run(Tensor pixels, Tensor labels, Targets? targets = null)
     {
         Options.Validate();
         using var scope = NewDisposeScope();
-        var (original, onDevice) = AttackSteps.Prepare(model, pixels, labels, targetClass);
+        var (original, goal) = AttackSteps.Prepare(model, pixels, labels, targets);
         var adversarial = original.clone();
         using var generator = new Generator((ulong)Options.Seed);
         if (Options.RandomStart)
@@ -58,37 +58,37 @@ public sealed class Pgd(VisionModel model, PgdOptions? options = null) : IAttack
             {
                 using var stepScope = NewDisposeScope();
                 var direction = Options.RobustTo is { } transform
-                    ? ExpectedDirection(transform, adversarial, onDevice, targetClass, generator)
-                    : AttackSteps.AttackDirection(model, adversarial, onDevice, targetClass);
+                    ? ExpectedDirection(transform, adversarial, goal, generator)
+                    : AttackSteps.AttackDirection(model, adversarial, goal);
                 adversarial.copy_(Project(adversarial + Options.StepSize * direction, original));
                 progress.Report(step + 1);
             }
-        return AttackSteps.Result(model, original, adversarial, onDevice, targetClass);
+        return AttackSteps.Result(model, original, adversarial, goal);
     }
 
     /// <summary>Pixel values per batched pass of the transformed copies: small images run many draws at once, large ones few.</summary>
     const long PixelsPerPass = 1 << 21;
 
     /// <summary>
-    /// The sign of the loss gradient summed (so: averaged) over <see cref="PgdOptions.Draws"/> random draws of the
-    /// transformation; up the true class's loss, or down the target's. Several draws go through the network as one
+    /// The sign of the attack's loss gradient (<see cref="AttackGoal.Loss"/>) summed (so: averaged) over
+    /// <see cref="PgdOptions.Draws"/> random draws of the transformation. Several draws go through the network as one
     /// batch of copies (each copy gets its own random transformation), as many as fit <see cref="PixelsPerPass"/>.
     /// </summary>
-    Tensor ExpectedDirection(ITransform transform, Tensor images, Tensor labels, int? targetClass, Generator random)
+    Tensor ExpectedDirection(ITransform transform, Tensor images, AttackGoal goal, Generator random)
     {
         using var scope = NewDisposeScope();
-        var goal = AttackSteps.Goal(images, labels, targetClass);
+        long n = images.shape[0];
         int perPass = (int)Math.Clamp(PixelsPerPass / Math.Max(1, images.numel()), 1, Options.Draws);
         var total = zeros_like(images);
         for (int done = 0; done < Options.Draws; done += perPass)
         {
             using var passScope = NewDisposeScope();
             int copies = Math.Min(perPass, Options.Draws - done);
-            var goals = goal.repeat(copies);
+            var copiesGoal = goal.Select(arange(n, device: images.device).repeat(copies));
             total.add_(InputGradient.Of(model, images, input =>
-                nn.functional.cross_entropy(model.Module.forward(transform.Apply(input.repeat(copies, 1, 1, 1), random)), goals, reduction: nn.Reduction.Sum)));
+                copiesGoal.Loss(model.Module.forward(transform.Apply(input.repeat(copies, 1, 1, 1), random)))));
         }
-        return AttackSteps.SignTowardsGoal(total, targetClass).MoveToOuterDisposeScope();
+        return total.sign().MoveToOuterDisposeScope();
     }
 
     Tensor Project(Tensor images, Tensor original) => AttackSteps.Project(images, original, Options.Epsilon);

@@ -293,34 +293,32 @@ public sealed class PrintAndPhoto : ITransform
     /// <summary>
     /// Photographs clean and adversarial images under identical conditions (<paramref name="photos"/> photos of each
     /// image, conditions from <paramref name="seed"/>) and counts the adversarial examples that survive (see
-    /// <see cref="SurvivalResult"/>). Untargeted by default; with <paramref name="targetClass"/>, "adversarial" means
-    /// "classified as the target".
+    /// <see cref="SurvivalResult"/>). Untargeted by default; with <paramref name="targets"/> (one class for every image,
+    /// or one per image), "adversarial" means "classified as its target".
     /// </summary>
     public SurvivalResult Survival(VisionModel model, Tensor clean, Tensor adversarial, Tensor labels, int seed = 0, int photos = 1,
-        int? targetClass = null)
+        Targets? targets = null)
     {
         if (!clean.shape.SequenceEqual(adversarial.shape))
             throw new ArgumentException($"Clean and adversarial images must have the same shape; got [{string.Join(", ", clean.shape)}] and [{string.Join(", ", adversarial.shape)}].", nameof(adversarial));
         if (photos < 1)
             throw new ArgumentOutOfRangeException(nameof(photos), $"Take at least 1 photo of each image; got {photos}.");
-        AttackSteps.Check(model, clean, labels, targetClass);
-        AttackSteps.Check(model, adversarial, labels, targetClass);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var device = model.Device;
-        var truth = labels.to(ScalarType.Int64).to(device).repeat(photos);
-        var cleanImages = clean.to(device).repeat(photos, 1, 1, 1);
-        var adversarialImages = adversarial.to(device).repeat(photos, 1, 1, 1);
+        var (original, goal) = AttackSteps.Prepare(model, clean, labels, targets);
+        AttackSteps.Check(model, adversarial, labels, targets);
+        var copies = goal.Select(arange(clean.shape[0], device: model.Device).repeat(photos));   // photo p of image i is copy p N + i
+        var cleanImages = original.repeat(photos, 1, 1, 1);
+        var adversarialImages = adversarial.to(model.Device).repeat(photos, 1, 1, 1);
         Tensor Predict(Tensor images) => model.Module.forward(images).argmax(1);
-        Tensor Adversarial(Tensor prediction) => targetClass is int target ? prediction.eq(target) : prediction.ne(truth);
 
-        var cleanRight = Predict(cleanImages).eq(truth);
-        var photoRight = Predict(Apply(cleanImages, seed)).eq(truth);
-        var before = Adversarial(Predict(adversarialImages));
-        var after = Adversarial(Predict(Apply(adversarialImages, seed)));
+        var cleanRight = Predict(cleanImages).eq(copies.Labels);
+        var photoRight = Predict(Apply(cleanImages, seed)).eq(copies.Labels);
+        var before = copies.ReachedBy(Predict(adversarialImages));
+        var after = copies.ReachedBy(Predict(Apply(adversarialImages, seed)));
         var counted = cleanRight.logical_and(before).logical_and(photoRight);
         static double Mean(Tensor flags) => flags.to_type(ScalarType.Float64).mean().item<double>();
-        return new SurvivalResult((int)truth.shape[0], Mean(cleanRight), Mean(photoRight), Mean(before), Mean(after),
+        return new SurvivalResult((int)copies.Labels.shape[0], Mean(cleanRight), Mean(photoRight), Mean(before), Mean(after),
             (int)counted.sum().item<long>(), (int)counted.logical_and(after).sum().item<long>());
     }
 }

@@ -12,7 +12,10 @@ public enum IntegrationBaseline
     Black,
     /// <summary>The image blurred by a Gaussian: keeps the colours and the rough layout, removes edges and fine detail.</summary>
     Blurred,
-    /// <summary>Uniform noise in [0,1], seeded: a baseline that no pixel value is special to.</summary>
+    /// <summary>
+    /// Uniform noise in [0,1], seeded: a baseline that no pixel value is special to. One noise image for every image of
+    /// the batch, so an image's attributions do not depend on the other images it is explained with.
+    /// </summary>
     UniformNoise,
 }
 
@@ -98,7 +101,7 @@ public sealed class IntegratedGradients(VisionModel model, IntegratedGradientsOp
         {
             IntegrationBaseline.Black => zeros_like(images),
             IntegrationBaseline.Blurred => ImageFilters.GaussianBlur(images, Options.BlurFraction * Math.Min(images.shape[2], images.shape[3])),
-            IntegrationBaseline.UniformNoise => rand(images.shape, images.dtype, generator: new Generator((ulong)Options.Seed)).to(images.device),
+            IntegrationBaseline.UniformNoise => rand([1, .. images.shape[1..]], images.dtype, generator: new Generator((ulong)Options.Seed)).to(images.device).expand_as(images),
             var other => throw new ArgumentOutOfRangeException(nameof(Options), $"Unknown baseline {other}."),
         };
         return baselines.MoveToOuterDisposeScope();

@@ -42,7 +42,8 @@ public sealed class SmoothGrad(IAttribution method, SmoothGradOptions? options =
 
     /// <summary>
     /// N x C x H x W on the CPU: for each image, the mean attribution of <see cref="SmoothGradOptions.Samples"/> copies with
-    /// Gaussian noise, all drawn from one seeded generator before the method runs; each copy explains its image's target.
+    /// Gaussian noise, drawn from one seeded generator before the method runs; each copy explains its image's target. Every
+    /// image gets the same draws (scaled to its own range), so its map does not depend on the other images of its batch.
     /// </summary>
     public Tensor Attribute(Tensor pixels, Targets targets)
     {
@@ -56,7 +57,7 @@ public sealed class SmoothGrad(IAttribution method, SmoothGradOptions? options =
         using var generator = new Generator((ulong)Options.Seed, images.device);
         var flat = images.flatten(1);
         var sigma = (Options.NoiseLevel * (flat.amax(1) - flat.amin(1))).reshape(n, 1, 1, 1, 1);
-        var noise = randn([n, samples, .. images.shape[1..]], generator: generator, device: images.device) * sigma;
+        var noise = randn([1, samples, .. images.shape[1..]], generator: generator, device: images.device) * sigma;
         var noisy = (images.unsqueeze(1) + noise).flatten(0, 1);
         var copyTargets = targets.RepeatEach(samples);
         var parts = new List<Tensor>();

@@ -72,6 +72,18 @@ public readonly struct Targets
     }
 
     /// <summary>
+    /// The index of every image of a batch of <paramref name="images"/> as an int64 vector on <paramref name="device"/>,
+    /// what a loss or a comparison with predictions takes.
+    /// </summary>
+    public Tensor ForBatch(long images, Device? device = null)
+    {
+        CheckCount(images);
+        return perImage is null
+            ? full(images, single, ScalarType.Int64, device: device)
+            : tensor(perImage.Select(p => (long)p).ToArray(), device: device);
+    }
+
+    /// <summary>
     /// From <paramref name="values"/> (N x K: a score per class, a mean per channel…) the column each image aims at: a vector of N.
     /// <paramref name="what"/> and <paramref name="where"/> name the columns in errors ("class", "the model's output").
     /// </summary>
@@ -85,7 +97,8 @@ public readonly struct Targets
             return values[.., single];
         if (perImage.Length != images)
             throw new ArgumentException($"The targets name one {what} per image for {perImage.Length} images, but the batch has {images}.", nameof(values));
-        using var columnOfImage = tensor(perImage.Select(p => (long)p).ToArray(), device: values.device).unsqueeze(1);
+        using var indices = ForBatch(images, values.device);
+        using var columnOfImage = indices.unsqueeze(1);
         return values.gather(1, columnOfImage).squeeze(1);
     }
 

@@ -54,10 +54,9 @@ public static class OnePixelExercises
         var parents = population.unsqueeze(0);
         var trial = OnePixel.Repair(OnePixel.DeRand1(parents, others.unsqueeze(0), options.MutationFactor), height, width);
         var attack = new OnePixel(model, options with { Pixels = 1 });
-        var image = images.narrow(0, 0, 1).to(model.Device);
-        var label = labels.narrow(0, 0, 1).to(ScalarType.Int64).to(model.Device);
-        var parentLoss = attack.Evaluate(image, parents.to(model.Device), label, null).Loss.cpu();
-        var trialLoss = attack.Evaluate(image, trial.to(model.Device), label, null).Loss.cpu();
+        var (image, goal) = AttackSteps.Prepare(model, images.narrow(0, 0, 1), labels.narrow(0, 0, 1), targets: null);
+        var parentLoss = attack.Evaluate(image, parents.to(model.Device), goal).Loss.cpu();
+        var trialLoss = attack.Evaluate(image, trial.to(model.Device), goal).Loss.cpu();
         var expected = OnePixel.Survivors(parents, trial, trialLoss.le(parentLoss)).squeeze(0);
         return Exercise.Implementation("Greedy selection", () => yours(parents.squeeze(0).clone(), parentLoss.squeeze(0).clone(), trial.squeeze(0).clone(), trialLoss.squeeze(0).clone()),
             expected,

@@ -25,6 +25,7 @@ public static class Techniques
         {
             Types = [typeof(Occlusion)],
             OnImages = (m, x) => new Occlusion(m).Attribute(x, 0).Dispose(),
+            Attribution = new((m, _) => new Occlusion(m)),
             BadOptions =
             [
                 (m, x) => new Occlusion(m, new OcclusionOptions(Stride: -1)).Attribute(x, 0),
@@ -108,6 +109,7 @@ public static class Techniques
         {
             Types = [typeof(UnitGradient), typeof(ReluRules)],
             OnImages = (m, x) => new UnitGradient(m, ReluBackward.Guided).Of(x, "relu3", 0).Dispose(),
+            Attribution = new((m, _) => new UnitGradient(m, ReluBackward.Guided)),
             Benchmarks =
             [
                 new("guided backprop", "100 images, one relu3 unit, fashion-cnn", b => () =>
@@ -120,6 +122,7 @@ public static class Techniques
         {
             Types = [typeof(Attributions)],
             OnImages = (m, x) => ClassSaliency(m, x, 0).Dispose(),
+            Attribution = new((m, _) => new UnitGradient(m, ReluBackward.Backprop)),
             BadOptions = [(m, x) => Attributions.PerPixel(zeros(1, 1, 2, 2), (ChannelReduction)7)],
             Benchmarks =
             [
@@ -131,6 +134,7 @@ public static class Techniques
         {
             Types = [typeof(SmoothGrad)],
             OnImages = (m, x) => new SmoothGrad(new UnitGradient(m, ReluBackward.Backprop), new SmoothGradOptions(Samples: 2)).Attribute(x, 0).Dispose(),
+            Attribution = new((m, seed) => new SmoothGrad(new UnitGradient(m, ReluBackward.Backprop), new SmoothGradOptions(Samples: 4, Seed: seed)), Seeded: true),
             BadOptions =
             [
                 (m, x) => new SmoothGrad(new UnitGradient(m, ReluBackward.Backprop), new SmoothGradOptions(Samples: -1)).Attribute(x, 0),
@@ -151,6 +155,7 @@ public static class Techniques
         {
             Types = [typeof(GradCam)],
             OnImages = (m, x) => new GradCam(m, "relu3").Attribute(x, 0).Dispose(),
+            Attribution = new((m, _) => new GradCam(m, "relu3")),
             Benchmarks =
             [
                 new("Grad-CAM", "100 images, relu3, fashion-cnn", b => () => new GradCam(b.Fashion, "relu3").Map(b.Garments, 0).Dispose()),
@@ -161,6 +166,7 @@ public static class Techniques
         {
             Types = [typeof(GradCamPlusPlus)],
             OnImages = (m, x) => new GradCam(m, "relu3", new GradCamPlusPlus()).Map(x, 0).Dispose(),
+            Attribution = new((m, _) => new GradCam(m, "relu3", new GradCamPlusPlus())),
             Benchmarks = [new("Grad-CAM++", "100 images, relu3, fashion-cnn", b => () => new GradCam(b.Fashion, "relu3", new GradCamPlusPlus()).Map(b.Garments, 0).Dispose())],
         },
         new("deletion and insertion", "18-sanity-checks", "DeletionInsertion.Deletion(")
@@ -212,6 +218,7 @@ public static class Techniques
         {
             Types = [typeof(Rise)],
             OnImages = (m, x) => new Rise(m, new RiseOptions(Masks: 50)).Attribute(x, 0).Dispose(),
+            Attribution = new((m, seed) => new Rise(m, new RiseOptions(Masks: 200, Seed: seed)), Seeded: true),
             BadOptions =
             [
                 (m, x) => new Rise(m, new RiseOptions(Masks: 0)).Attribute(x, 0),
@@ -225,11 +232,14 @@ public static class Techniques
         {
             Types = [typeof(GuidedGradCam)],
             OnImages = (m, x) => new GuidedGradCam(m, "relu3").Attribute(x, 0).Dispose(),
+            Attribution = new((m, _) => new GuidedGradCam(m, "relu3")),
         },
         new("integrated gradients", "17-grad-cam-and-integrated-gradients", "new IntegratedGradients(")
         {
             Types = [typeof(IntegratedGradients)],
             OnImages = (m, x) => new IntegratedGradients(m, new IntegratedGradientsOptions(Steps: 4, Baseline: IntegrationBaseline.Blurred)).Attribute(x, 0).Dispose(),
+            // The noise baseline, the one setting in which the seed matters.
+            Attribution = new((m, seed) => new IntegratedGradients(m, new IntegratedGradientsOptions(Steps: 8, Baseline: IntegrationBaseline.UniformNoise, Seed: seed)), Seeded: true),
             BadOptions =
             [
                 (m, x) => new IntegratedGradients(m, new IntegratedGradientsOptions(Steps: -1)).Attribute(x, 0),
@@ -279,6 +289,7 @@ public static class Techniques
         {
             Types = [typeof(EdgeDetector)],
             OnImages = (m, x) => new EdgeDetector(m).Attribute(x, 0).Dispose(),
+            Attribution = new((m, _) => new EdgeDetector(m)),
         },
         new("class models", "09-class-models", "ActivationMaximization.ClassModels(")
         {
@@ -354,6 +365,7 @@ public static class Techniques
         {
             Types = [typeof(Fgsm)],
             OnImages = (m, x) => WithLabels(x, labels => new Fgsm(m).Run(x, labels).Dispose()),
+            Attack = new((m, _) => new Fgsm(m, new FgsmOptions(0.1)), new LInfinityBudget(0.1)),
             BadOptions = [(m, x) => WithLabels(x, labels => new Fgsm(m, new FgsmOptions(-0.03)).Run(x, labels))],
             Benchmarks = [new("FGSM", "100 images, fashion-cnn", b => () => new Fgsm(b.Fashion).Run(b.Garments, b.GarmentLabels).Dispose())],
         },
@@ -361,6 +373,7 @@ public static class Techniques
         {
             Types = [typeof(Pgd)],
             OnImages = (m, x) => WithLabels(x, labels => new Pgd(m, new PgdOptions(Steps: 1)).Run(x, labels).Dispose()),
+            Attack = new((m, seed) => new Pgd(m, new PgdOptions(0.1, 0.025, 10, Seed: seed)), new LInfinityBudget(0.1), Seeded: true),
             BadOptions =
             [
                 (m, x) => WithLabels(x, labels => new Pgd(m, new PgdOptions(Steps: -1)).Run(x, labels)),
@@ -375,6 +388,7 @@ public static class Techniques
         {
             Types = [typeof(Apgd)],
             OnImages = (m, x) => WithLabels(x, labels => new Apgd(m, new ApgdOptions(Iterations: 2)).Run(x, labels).Dispose()),
+            Attack = new((m, seed) => new Apgd(m, new ApgdOptions(0.1, 10, seed)), new LInfinityBudget(0.1), Seeded: true),
             BadOptions =
             [
                 (m, x) => WithLabels(x, labels => new Apgd(m, new ApgdOptions(Iterations: 0)).Run(x, labels)),
@@ -383,6 +397,25 @@ public static class Techniques
             Benchmarks =
             [
                 new("APGD-CE", "100 images, 20 iterations, fashion-cnn", b => () => new Apgd(b.Fashion, new ApgdOptions(Iterations: 20)).Run(b.Garments, b.GarmentLabels).Dispose()),
+            ],
+        },
+        new("carlini-wagner l2", "11-targeted-examples", "new CarliniWagner(")
+        {
+            Types = [typeof(CarliniWagner), typeof(AttackSteps)],   // one file built from the public steps every attack uses
+            OnImages = (m, x) => WithLabels(x, labels => new CarliniWagner(m, new CarliniWagnerOptions(SearchSteps: 1, Steps: 2)).Run(x, labels).Dispose()),
+            Attack = new((m, _) => new CarliniWagner(m, new CarliniWagnerOptions(SearchSteps: 3, Steps: 30)),
+                new NoBudget("it looks for the smallest change in L2 instead of staying within a bound")),
+            BadOptions =
+            [
+                (m, x) => WithLabels(x, labels => new CarliniWagner(m, new CarliniWagnerOptions(Steps: 0)).Run(x, labels)),
+                (m, x) => WithLabels(x, labels => new CarliniWagner(m, new CarliniWagnerOptions(SearchSteps: 0)).Run(x, labels)),
+                (m, x) => WithLabels(x, labels => new CarliniWagner(m, new CarliniWagnerOptions(Confidence: -1)).Run(x, labels)),
+                (m, x) => WithLabels(x, labels => new CarliniWagner(m, new CarliniWagnerOptions(InitialConstant: 0)).Run(x, labels)),
+                (m, x) => WithLabels(x, labels => new CarliniWagner(m, new CarliniWagnerOptions(LearningRate: double.NaN)).Run(x, labels)),
+            ],
+            Benchmarks =
+            [
+                new("Carlini-Wagner L2", "100 images, 5 rounds of 100 Adam steps, fashion-cnn", b => () => new CarliniWagner(b.Fashion).Run(b.Garments, b.GarmentLabels).Dispose()),
             ],
         },
         new("robust accuracy", "20-robust-models", "RobustAccuracy.Evaluate(")
@@ -459,6 +492,7 @@ public static class Techniques
         {
             Types = [typeof(OnePixel)],
             OnImages = (m, x) => WithLabels(x, labels => new OnePixel(m, new OnePixelOptions(Population: 4, Iterations: 1)).Run(x, labels).Dispose()),
+            Attack = new((m, seed) => new OnePixel(m, new OnePixelOptions(Population: 40, Iterations: 10, Seed: seed)), new ChangedPixelsBudget(1), Seeded: true),
             BadOptions =
             [
                 (m, x) => WithLabels(x, labels => new OnePixel(m, new OnePixelOptions(Iterations: -1)).Run(x, labels)),
@@ -504,6 +538,7 @@ public static class Techniques
         {
             Types = [typeof(Pgd)],
             OnImages = (m, x) => WithLabels(x, labels => new Pgd(m, new PgdOptions(Steps: 1, RobustTo: new PrintAndPhoto(), Draws: 2)).Run(x, labels).Dispose()),
+            Attack = new((m, seed) => new Pgd(m, new PgdOptions(0.1, 0.025, 5, Seed: seed, RobustTo: new PrintAndPhoto(), Draws: 2)), new LInfinityBudget(0.1), Seeded: true),
             BadOptions = [(m, x) => WithLabels(x, labels => new Pgd(m, new PgdOptions(RobustTo: new PrintAndPhoto(), Draws: 0)).Run(x, labels))],
             Benchmarks =
             [

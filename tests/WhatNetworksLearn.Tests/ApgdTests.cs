@@ -41,7 +41,7 @@ public class ApgdTests
         using var pgd = new Pgd(model, new PgdOptions(0.03, 0.0075, 20, Seed: 1)).Run(sample.Images, sample.Labels);
         using var apgd = new Apgd(model, new ApgdOptions(0.03, 20, Seed: 1)).Run(sample.Images, sample.Labels);
         Assert.True(apgd.SuccessRate >= pgd.SuccessRate, $"APGD {apgd.SuccessRate:P0} vs PGD {pgd.SuccessRate:P0}");
-        using var targeted = new Apgd(model, new ApgdOptions(0.2, 30)).Run(sample.Images, sample.Labels, targetClass: 8);
+        using var targeted = new Apgd(model, new ApgdOptions(0.2, 30)).Run(sample.Images, sample.Labels, targets: 8);
         Assert.True(targeted.SuccessRate > 0.9, $"targeted APGD reached Bag on {targeted.SuccessRate:P0}");
     }
 }

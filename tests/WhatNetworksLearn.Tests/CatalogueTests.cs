@@ -1,5 +1,6 @@
 using System.Reflection;
 using Catalogue;
+using WhatNetworksLearn.Adversarial;
 using WhatNetworksLearn.Attribution;
 using WhatNetworksLearn.Models;
 
@@ -23,6 +24,21 @@ public class CatalogueTests
         var registered = Techniques.All.SelectMany(t => t.Types).ToHashSet();
         var missing = techniqueTypes.Where(t => !registered.Contains(t)).Select(t => t.Name).ToList();
         Assert.True(missing.Count == 0, $"Register these in tests/Catalogue/Techniques.cs: {string.Join(", ", missing)}.");
+    }
+
+    [Fact]
+    public void Every_attack_and_attribution_method_of_lib_is_a_family_member_so_its_contract_is_tested()
+    {
+        // Built, not run: what each entry's member makes around a model.
+        using var model = FashionCnn.Load(TorchSharp.torch.CPU);
+        var made = Techniques.All.SelectMany(t => new object?[] { t.Attack?.Make(model, 0), t.Attribution?.Make(model, 0) })
+            .OfType<object>().Select(instance => instance.GetType()).ToHashSet();
+        var members = typeof(VisionModel).Assembly.GetExportedTypes()
+            .Where(t => t.IsClass && !t.IsAbstract && (typeof(IAttack).IsAssignableFrom(t) || typeof(IAttribution).IsAssignableFrom(t)))
+            .ToList();
+        Assert.NotEmpty(members);
+        var missing = members.Where(t => !made.Contains(t)).Select(t => t.Name).ToList();
+        Assert.True(missing.Count == 0, $"Give these an Attack or Attribution member in tests/Catalogue/Techniques.cs: {string.Join(", ", missing)}.");
     }
 
     [Fact]

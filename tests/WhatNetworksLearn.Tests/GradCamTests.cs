@@ -161,48 +161,6 @@ public class GradCamTests
     }
 
     [Fact]
-    public void Batched_equals_unbatched()
-    {
-        using var model = FashionCnn.Load(CPU);
-        var sample = FashionMnist.LoadSample(6);
-        using var scope = NewDisposeScope();
-        int[] classes = [0, 9, 3, 3, 7, 1];
-        var gradCam = new GradCam(model, "relu3");
-        var together = gradCam.Map(sample.Images, Targets.PerImage(classes));
-        var guided = new GuidedGradCam(model, "relu3");
-        var guidedTogether = guided.Attribute(sample.Images, Targets.PerImage(classes));
-        for (int i = 0; i < classes.Length; i++)
-        {
-            Assert.True(gradCam.Map(sample.Images[i..(i + 1)], classes[i])[0].allclose(together[i], rtol: 1e-4, atol: 1e-6), $"image {i}");
-            Assert.True(guided.Attribute(sample.Images[i..(i + 1)], classes[i])[0].allclose(guidedTogether[i], rtol: 1e-4, atol: 1e-7), $"image {i}");
-        }
-        sample.Images.Dispose();
-        sample.Labels.Dispose();
-    }
-
-    [Fact]
-    public void SmoothGrad_wraps_grad_cam_guided_grad_cam_and_integrated_gradients()
-    {
-        using var model = FashionCnn.Load(CPU);
-        var sample = FashionMnist.LoadSample(3);
-        using var scope = NewDisposeScope();
-        var targets = Targets.PerImage([0, 9, 3]);
-        IAttribution[] methods = [new GradCam(model, "relu3"), new GuidedGradCam(model, "relu3"), new IntegratedGradients(model, new IntegratedGradientsOptions(Steps: 8))];
-        foreach (var method in methods)
-        {
-            // Without noise every copy is the image, so the mean is the method's own answer.
-            var plain = method.Attribute(sample.Images, targets);
-            var noiseless = new SmoothGrad(method, new SmoothGradOptions(Samples: 3, NoiseLevel: 0, BatchSize: 2)).Attribute(sample.Images, targets);
-            Assert.True(noiseless.allclose(plain, rtol: 1e-4, atol: 1e-6), method.GetType().Name);
-            var smooth = new SmoothGrad(method, new SmoothGradOptions(Samples: 4, NoiseLevel: 0.15f, BatchSize: 3)).Attribute(sample.Images, targets);
-            Assert.Equal(plain.shape, smooth.shape);
-            Assert.False(smooth.allclose(plain, rtol: 1e-2, atol: 1e-4), $"{method.GetType().Name}: the noise changed nothing");
-        }
-        sample.Images.Dispose();
-        sample.Labels.Dispose();
-    }
-
-    [Fact]
     public void A_layer_without_feature_maps_or_an_unknown_one_is_refused_with_what_to_pick()
     {
         using var model = FashionCnn.Load(CPU);

@@ -63,7 +63,7 @@ public class OnePixelTests(ITestOutputHelper output)
     {
         using var model = SinglePixelSwitch();
         var images = full(1, 1, 8, 8, 0.9f);   // bright: class 1
-        using var result = new OnePixel(model, new OnePixelOptions(Population: 40, Iterations: 100, Seed: 1)).Attack(images, tensor(new long[] { 1 }), targetClass: 0);
+        using var result = new OnePixel(model, new OnePixelOptions(Population: 40, Iterations: 100, Seed: 1)).Attack(images, tensor(new long[] { 1 }), targets: 0);
         Assert.True(result.Attack.Success[0].item<bool>());
         Assert.Equal(new ChangedPixel(3, 5), Assert.Single(result.ChangedPixels[0]));
         Assert.True(result.Attack.Adversarial[0, 0, 5, 3].item<float>() < 0.5f);
@@ -145,7 +145,7 @@ public class OnePixelTests(ITestOutputHelper output)
         var iterations = Assert.Throws<ArgumentOutOfRangeException>(() => new OnePixel(model, new OnePixelOptions(Iterations: -1)).Run(images, labels));
         Assert.Contains("cannot be negative", iterations.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => new OnePixel(model, new OnePixelOptions(CrossoverRate: 1.5f)).Run(images, labels));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new OnePixel(model).Run(images, labels, targetClass: 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new OnePixel(model).Run(images, labels, targets: 2));
         Assert.Throws<ArgumentException>(() => new OnePixel(model).Run(images, tensor(new long[] { 0, 1 })));
         Assert.Throws<ArgumentException>(() => new OnePixel(model).Run(zeros(1, 3, 8, 8), labels));
     }
@@ -156,7 +156,7 @@ public class OnePixelTests(ITestOutputHelper output)
         using var model = TorchVisionModels.CreateUntrained("resnet18");
         var images = rand(new long[] { 1, 3, 224, 224 }, generator: new Generator(5));
         var labels = model.Probabilities(images).argmax(1).cpu();
-        using var result = new OnePixel(model, new OnePixelOptions(Population: 6, Iterations: 1)).Run(images, labels, targetClass: 7);
+        using var result = new OnePixel(model, new OnePixelOptions(Population: 6, Iterations: 1)).Run(images, labels, targets: 7);
         Assert.Equal(new long[] { 1, 3, 224, 224 }, result.Adversarial.shape);
         Assert.Equal([1L], ChangedPositions(images, result.Adversarial));
         Assert.True(result.Adversarial.min().item<float>() >= 0 && result.Adversarial.max().item<float>() <= 1);

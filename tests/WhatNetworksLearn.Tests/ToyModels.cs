@@ -25,6 +25,25 @@ static class ToyModels
     }
 
     /// <summary>
+    /// A linear classifier on 1 x H x W images, scores = W x + b with x the flattened pixels: <paramref name="weight"/> is
+    /// classes x (H W), <paramref name="bias"/> one per class. Its decision boundaries are hyperplanes, so the distance
+    /// of an image to them is known in closed form.
+    /// </summary>
+    public static VisionModel Linear(Tensor weight, Tensor bias, int height, int width)
+    {
+        long classes = weight.shape[0];
+        var linear = nn.Linear(height * width, classes);
+        using (no_grad())
+        {
+            linear.weight!.copy_(weight);
+            linear.bias!.copy_(bias);
+        }
+        var network = nn.Sequential(("flatten", nn.Flatten()), ("linear", linear));
+        return new VisionModel("linear", "toy", network, new InputSpec(1, height, width, [0f], [1f]),
+            Enumerable.Range(0, (int)classes).Select(c => $"class {c}").ToList(), null, CPU);
+    }
+
+    /// <summary>
     /// A brightness detector on 1 x 32 x 32 images: layer "mean" is the mean of the pixels in each 16 x 16 window, every
     /// 8 pixels (no padding), so its 3 x 3 units have receptive fields of 16 pixels, 8 apart, starting at 7.5; "relu"
     /// after it changes nothing (means of pixels in [0,1] are not negative).
