@@ -57,6 +57,10 @@ public static class ActivationsExercises
     /// </summary>
     public static ExerciseResult MovedImage(string? prediction, VisionModel model, Tensor image)
     {
+        string title = $"relu3 when the image moves {Shift} pixels down";
+        if (Exercise.Unanswered(title, prediction, out var unanswered))
+            return unanswered;
+        using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
         const string layer = "relu3";
         using var scope = NewDisposeScope();
         var pixels = image.dim() == 3 ? image.unsqueeze(0) : image;
@@ -82,7 +86,7 @@ public static class ActivationsExercises
             .Select(m => (m.Letter, m.Moved, Result: Mismatch(m.Moved))).ToList();
         var best = mismatch.MinBy(m => m.Result.Value);
         string outcome = best.Result.Value < 0.05 ? best.Letter : "d";
-        return Exercise.Prediction($"relu3 when the image moves {Shift} pixels down", prediction, outcome,
+        return Exercise.Prediction(title, prediction, outcome,
             $"How far relu3's maps after the move are from the maps before it, moved down by 0, 1 or 4 positions, as a share of their size, " +
             "over the rows whose fields lie inside the image before and after: " +
             string.Join(", ", mismatch.Select(m => $"{m.Result.Value:P0} for {m.Moved}" +

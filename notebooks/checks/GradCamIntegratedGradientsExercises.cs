@@ -58,8 +58,12 @@ public static class GradCamIntegratedGradientsExercises
     /// </summary>
     public static ExerciseResult BlackPixels(string? prediction, VisionModel model, Tensor images)
     {
-        if (prediction is not null && !BlackPixelChoices.Contains(prediction.Trim().ToLowerInvariant()))
-            return new("What the black baseline gives black pixels", ExerciseStatus.NotYet, "not yet: answer with one of the letters a, b, c or d.");
+        const string title = "What the black baseline gives black pixels";
+        if (Exercise.Unanswered(title, prediction, out var unanswered))
+            return unanswered;
+        using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
+        if (!BlackPixelChoices.Contains(prediction.Trim().ToLowerInvariant()))
+            return new(title, ExerciseStatus.NotYet, "not yet: answer with one of the letters a, b, c or d.");
         using var scope = NewDisposeScope();
         var classes = Targets.PerImage(model.Predict(images).Select(p => p.Class).ToArray());
         var black = images.cpu().eq(0);
@@ -69,7 +73,7 @@ public static class GradCamIntegratedGradientsExercises
         long zeroFromBlack = fromBlack.masked_select(black).eq(0).sum().item<long>();
         long zeroFromBlur = fromBlur.masked_select(black).eq(0).sum().item<long>();
         var outcome = zeroFromBlack == blackCount ? "b" : "d";
-        return Exercise.Prediction("What the black baseline gives black pixels", prediction, outcome,
+        return Exercise.Prediction(title, prediction, outcome,
             $"{(double)blackCount / images.numel():P0} of the pixels of these {images.shape[0]} images are exactly black, and {zeroFromBlack:N0} of those " +
             $"{blackCount:N0} get an attribution of exactly 0 from the black baseline. Every attribution is (x − x′) times an average gradient, and " +
             $"x − x′ is 0 wherever the image equals the baseline, however much the network cares about that pixel. With the blurred baseline, " +

@@ -36,6 +36,10 @@ public static class ModelsExercises
     /// <summary>Exercise 3: which of four classes the network gets wrong most often on the sample, predicted before counting.</summary>
     public static ExerciseResult HardestClass(string? prediction, VisionModel model, FashionMnist.LabeledImages sample)
     {
+        const string title = "The class fashion-cnn gets wrong most often";
+        if (Exercise.Unanswered(title, prediction, out var unanswered))
+            return unanswered;
+        using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var labels = sample.Labels.to(model.Device);
@@ -47,7 +51,7 @@ public static class ModelsExercises
         }).ToList();
         var hardest = errors.MaxBy(e => (double)e.Wrong / e.Total);
         var counts = string.Join(", ", errors.Select(e => $"{e.Class} {e.Wrong} of {e.Total}"));
-        return Exercise.Prediction("The class fashion-cnn gets wrong most often", prediction, hardest.Letter,
+        return Exercise.Prediction(title, prediction, hardest.Letter,
             $"Mistakes on the sample: {counts}. A shirt differs from a T-shirt, a pullover or a coat in small details (buttons, collar, " +
             "sleeve length) that 28 x 28 grey pixels barely show, while trousers and bags have shapes no other class has.");
     }
