@@ -44,8 +44,8 @@ public static class GradCamIntegratedGradientsExercises
         var saliency = new UnitGradient(model, ReluBackward.Backprop);
         Tensor GradientAt(Tensor points) => saliency.Attribute(points, target);
         return Exercise.Implementation("Integrated Gradients as a Riemann sum", () => yours(GradientAt, image.clone(), baseline.clone(), steps), expected,
-            "Take the midpoints α = (k + ½) / steps for k = 0 … steps − 1, make the batch of points baseline + α (image − baseline), average " +
-            "the gradients at those points over the batch (keep the batch dimension of size 1), and multiply by image − baseline.", tolerance: 1e-4);
+            "The path runs from the baseline (α = 0) to the image (α = 1), and its points are the midpoints of steps equal slices, " +
+            "neither end included; each point's gradient counts equally. Your result has the shape of one image.", tolerance: 1e-4);
     }
 
     /// <summary>The choices of exercise 3, by letter.</summary>
