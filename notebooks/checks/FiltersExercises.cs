@@ -21,8 +21,8 @@ public static class FiltersExercises
         var weights = Filters.Weights(model, Filters.ConvolutionLayers(model)[0]);
         var expected = stack(Filters.FirstLayerTiles(model).Select(tile => tile.Image));
         return Exercise.Implementation("Filters ready to draw", () => yours(weights.clone()), expected,
-            "Each filter gets its own scale: its smallest weight must become 0 and its largest 1, whatever the other filters hold. " +
-            "Reduce over the dimensions of one filter (1, 2 and 3) and keep them, so that the result broadcasts over the bank.",
+            "Each filter gets its own scale: its smallest weight must become 0 and its largest 1, whatever the other filters hold, " +
+            "and one filter is all its channels together, not one channel at a time.",
             tolerance: 1e-5);
     }
 
