@@ -41,9 +41,8 @@ public static class ActivationsExercises
         using var scope = NewDisposeScope();
         var relu1 = ActivationMaps.Of(model, image, "relu1");
         return Exercise.Implementation("2 x 2 max pooling", () => yours(relu1.clone()), ActivationMaps.Of(model, image, "pool1"),
-            "Output (c, i, j) is the largest of the four values at rows 2i and 2i+1, columns 2j and 2j+1 of map c. One way: a " +
-            "reshape that splits each spatial dimension into (blocks, 2), keeping each dimension's blocks before its pair, then the " +
-            "largest value over the two pair dimensions.",
+            "Output (c, i, j) is the largest of the four values at rows 2i and 2i+1, columns 2j and 2j+1 of map c: check that " +
+            "each of your blocks holds exactly those four values and no others.",
             tolerance: 1e-6);
     }
 
