@@ -26,8 +26,8 @@ public static class EmbeddingsExercises
         var database = embeddings.narrow(0, Queries, embeddings.shape[0] - Queries);
         var (indices, _) = Embeddings.NearestNeighbours(queries, database, k);
         return Exercise.Implementation("Nearest neighbours", () => yours(queries.clone(), database.clone(), k), tensor(indices),
-            "Compute the Euclidean distance of every query to every row of the database in one go (Q x M), then take, in each " +
-            "row, the indices of the k smallest distances, smallest first. Close means a small distance, not a large product.",
+            "Row q of your result lists database rows, nearest to query q first, by Euclidean distance. Close means a small " +
+            "distance, not a large dot product, and the indices count database rows from 0.",
             tolerance: 1e-6);
     }
 
