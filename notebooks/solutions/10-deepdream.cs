@@ -71,6 +71,6 @@ Tensor MyMirror(Tensor images, int height, int width)
 {
     long h = images.shape[2], w = images.shape[3];
     long top = (height - h) / 2, left = (width - w) / 2;
-    return nn.functional.pad(images, [left, width - w - left, top, height - h - top], PaddingModes.Reflect);
+    return nn.functional.pad(images, [left, width - w - left, top, height - h - top], TorchSharp.PaddingModes.Reflect);
 }
 #endregion
