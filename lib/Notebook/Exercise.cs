@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using static TorchSharp.torch;
 
@@ -35,8 +36,9 @@ public sealed record ExerciseResult(string Title, ExerciseStatus Status, string 
 
 /// <summary>
 /// Checks a student's answer against what the kit computes, without showing the expected answer. Never throws, so a
-/// notebook with unanswered exercises still runs to the end, and the expected value is always computed, so the check
-/// itself runs whenever the notebook does. Three kinds: a value (<see cref="Check{T}"/>), a piece of code the student
+/// notebook with unanswered exercises still runs to the end. Value and code checks compute the expected value even
+/// before an answer, so the check itself runs whenever the notebook does; prediction checks compute nothing until there is
+/// a prediction (<see cref="Unanswered"/>). Three kinds: a value (<see cref="Check{T}"/>), a piece of code the student
 /// wrote (<see cref="Implementation"/>), and a prediction made before running (<see cref="Prediction{T}"/>). The
 /// per-notebook classes in <c>WhatNetworksLearn.Exercises</c> (notebooks/checks, an assembly of their own) compute the
 /// expected values from the notebook's state.
@@ -164,11 +166,24 @@ public static class Exercise
     public static ExerciseResult Prediction<T>(string title, T? prediction, T outcome, string explanation, Func<T, T, bool>? equal = null)
     {
         if (prediction is null)
-            return new(title, ExerciseStatus.NotAnswered, "not answered yet: write down your prediction before you run anything, then run the cell.");
+            return new(title, ExerciseStatus.NotAnswered, PredictFirst);
         equal ??= (a, b) => EqualityComparer<T>.Default.Equals(a, b);
         return equal(prediction, outcome)
             ? new(title, ExerciseStatus.Correct, $"correct: {explanation}")
             : new(title, ExerciseStatus.NotYet, $"not yet: this run gives {outcome}, not {prediction}. {explanation}");
+    }
+
+    const string PredictFirst = "not answered yet: write down your prediction before you run anything, then run the cell.";
+
+    /// <summary>
+    /// The first line of every prediction check: true, with the "not answered yet" verdict, while the student has written
+    /// no prediction. Only once it returns false may the check run the kit: an experiment run before the student commits would make them
+    /// wait for nothing and could show, in a progress bar or a printed line, the very outcome asked for.
+    /// </summary>
+    public static bool Unanswered(string title, [NotNullWhen(false)] string? prediction, [NotNullWhen(true)] out ExerciseResult? verdict)
+    {
+        verdict = prediction is null ? new(title, ExerciseStatus.NotAnswered, PredictFirst) : null;
+        return verdict is not null;
     }
 
     /// <summary>A multiple-choice prediction: the letter of the choice (case-insensitive).</summary>

@@ -41,9 +41,8 @@ public static class ActivationsExercises
         using var scope = NewDisposeScope();
         var relu1 = ActivationMaps.Of(model, image, "relu1");
         return Exercise.Implementation("2 x 2 max pooling", () => yours(relu1.clone()), ActivationMaps.Of(model, image, "pool1"),
-            "Output (c, i, j) is the largest of the four values at rows 2i and 2i+1, columns 2j and 2j+1 of map c. One way: a " +
-            "reshape that splits each spatial dimension into (blocks, 2), keeping each dimension's blocks before its pair, then the " +
-            "largest value over the two pair dimensions.",
+            "Output (c, i, j) is the largest of the four values at rows 2i and 2i+1, columns 2j and 2j+1 of map c: check that " +
+            "each of your blocks holds exactly those four values and no others.",
             tolerance: 1e-6);
     }
 
@@ -57,6 +56,10 @@ public static class ActivationsExercises
     /// </summary>
     public static ExerciseResult MovedImage(string? prediction, VisionModel model, Tensor image)
     {
+        string title = $"relu3 when the image moves {Shift} pixels down";
+        if (Exercise.Unanswered(title, prediction, out var unanswered))
+            return unanswered;
+        using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
         const string layer = "relu3";
         using var scope = NewDisposeScope();
         var pixels = image.dim() == 3 ? image.unsqueeze(0) : image;
@@ -82,7 +85,7 @@ public static class ActivationsExercises
             .Select(m => (m.Letter, m.Moved, Result: Mismatch(m.Moved))).ToList();
         var best = mismatch.MinBy(m => m.Result.Value);
         string outcome = best.Result.Value < 0.05 ? best.Letter : "d";
-        return Exercise.Prediction($"relu3 when the image moves {Shift} pixels down", prediction, outcome,
+        return Exercise.Prediction(title, prediction, outcome,
             $"How far relu3's maps after the move are from the maps before it, moved down by 0, 1 or 4 positions, as a share of their size, " +
             "over the rows whose fields lie inside the image before and after: " +
             string.Join(", ", mismatch.Select(m => $"{m.Result.Value:P0} for {m.Moved}" +

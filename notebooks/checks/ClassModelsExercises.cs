@@ -19,6 +19,7 @@ public static class ClassModelsExercises
     public static ExerciseResult AscentStep(Func<VisionModel, Tensor, int, double, double, Tensor?> yours, VisionModel model, int cls, MaximizationOptions settings)
     {
         using var scope = NewDisposeScope();
+        using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
         var plain = settings with { Jitter = 0, BlurEvery = 0, StepRule = null };
         using var afterOne = ActivationMaximization.ClassModels(model, [cls], plain with { Steps = 1 });
         using var afterTwo = ActivationMaximization.ClassModels(model, [cls], plain with { Steps = 2 });
@@ -33,7 +34,10 @@ public static class ClassModelsExercises
     public static ExerciseResult StrongerPenalty(string? prediction, VisionModel model, MaximizationOptions settings)
     {
         const string title = "A ten times stronger L2 penalty";
-        if (prediction is not null && prediction.Trim().ToLowerInvariant() is not ("a" or "b" or "c"))
+        if (Exercise.Unanswered(title, prediction, out var unanswered))
+            return unanswered;
+        using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
+        if (prediction.Trim().ToLowerInvariant() is not ("a" or "b" or "c"))
             return new(title, ExerciseStatus.NotYet, "not yet: answer with one of the letters a, b or c.");
         int sneaker = model.ClassIndex("Sneaker");
         var (before, beforeScore) = Sneaker(model, settings, sneaker);
@@ -49,7 +53,10 @@ public static class ClassModelsExercises
     public static ExerciseResult GreyStart(string? prediction, VisionModel model, MaximizationOptions settings)
     {
         const string title = "Starting from mid-grey";
-        if (prediction is not null && prediction.Trim().ToLowerInvariant() is not ("higher" or "lower"))
+        if (Exercise.Unanswered(title, prediction, out var unanswered))
+            return unanswered;
+        using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
+        if (prediction.Trim().ToLowerInvariant() is not ("higher" or "lower"))
             return new(title, ExerciseStatus.NotYet, "not yet: answer \"higher\" or \"lower\".");
         int sneaker = model.ClassIndex("Sneaker");
         var (blackMean, blackScore) = Sneaker(model, settings, sneaker);

@@ -38,7 +38,10 @@ public static class ClassSaliencyExercises
     public static ExerciseResult BlackBackground(string? prediction, VisionModel model, Tensor images)
     {
         const string title = "The saliency of black pixels";
-        if (prediction is not null && !BackgroundChoices.Contains(prediction.Trim().ToLowerInvariant()))
+        if (Exercise.Unanswered(title, prediction, out var unanswered))
+            return unanswered;
+        using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
+        if (!BackgroundChoices.Contains(prediction.Trim().ToLowerInvariant()))
             return new(title, ExerciseStatus.NotYet, "not yet: answer with one of the letters a, b or c.");
         using var scope = NewDisposeScope();
         var pixels = images.cpu();

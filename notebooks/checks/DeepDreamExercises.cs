@@ -38,7 +38,10 @@ public static class DeepDreamExercises
     public static ExerciseResult Gain(string? prediction, VisionModel model, Tensor photo, DeepDreamResult dream, string layer)
     {
         const string title = "How much the dream raised the layer's response";
-        if (prediction is not null && GainChoices.All(c => c.Letter != prediction.Trim().ToLowerInvariant()))
+        if (Exercise.Unanswered(title, prediction, out var unanswered))
+            return unanswered;
+        using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
+        if (GainChoices.All(c => c.Letter != prediction.Trim().ToLowerInvariant()))
             return new(title, ExerciseStatus.NotYet, "not yet: answer with one of the letters a, b, c or d.");
         using var scope = NewDisposeScope();
         var objective = Objective.MeanSquare(layer);
@@ -72,5 +75,37 @@ public static class DeepDreamExercises
         return Exercise.Implementation("The start of the next octave", () => yours(small.Image.clone(), smallPhoto.clone(), largePhoto.clone()), expected,
             "The detail is what the dream added at the small size: the dream minus the photo at that size. Enlarge the detail, not the " +
             "dream, to the larger size (bilinear, align_corners: false), add it to the larger copy of the photo, and clip to [0, 1].", tolerance: 1e-5);
+    }
+
+    /// <summary>
+    /// Exercise 4: mirroring images up to a network's input size, written by the student: <c>yours(images, height, width)</c>
+    /// for images N x C x h x w no larger than height x width. First a row of three pixels worked out by hand, then small
+    /// copies of <paramref name="photo"/> mirrored to 224 x 224 and compared with the kit's <see cref="ReflectToSize"/>:
+    /// the smallest octave (82), a margin of odd width, and an image so small that one mirror does not fill the margin.
+    /// </summary>
+    public static ExerciseResult Mirror(Func<Tensor, int, int, Tensor?> yours, Tensor photo)
+    {
+        using var scope = NewDisposeScope();
+        var image = photo.dim() == 3 ? photo.unsqueeze(0) : photo;
+        // By hand: 1 2 3 in the middle of 7 pixels is 3 2 [1 2 3] 2 1; in the middle of 11, 1 2 3 2 [1 2 3] 2 1 2 3.
+        var row = tensor(new float[] { 1, 2, 3 }).reshape(1, 1, 1, 3);
+        var cases = new List<(Tensor Images, int Height, int Width, Tensor Expected)>
+        {
+            (row, 1, 7, tensor(new float[] { 3, 2, 1, 2, 3, 2, 1 }).reshape(1, 1, 1, 7)),
+            (row, 1, 11, tensor(new float[] { 1, 2, 3, 2, 1, 2, 3, 2, 1, 2, 3 }).reshape(1, 1, 1, 11)),
+        };
+        foreach (var (h, w) in new[] { (82, 82), (75, 120), (40, 40) })
+        {
+            var small = nn.functional.interpolate(image, [h, w], mode: InterpolationMode.Bilinear, align_corners: false);
+            cases.Add((small, 224, 224, new ReflectToSize(224, 224).Apply(small)));
+        }
+        return Exercise.Implementation("Mirroring up to the input size", () =>
+            {
+                var answers = cases.Select(c => yours(c.Images.clone(), c.Height, c.Width)).ToList();
+                return answers.Any(a => a is null) ? null : cat(answers.Select(a => a!.flatten()).ToArray());
+            }, cat(cases.Select(c => c.Expected.flatten()).ToArray()),
+            "The result is height x width with the image in the middle (an odd margin puts its extra row on top and its extra column " +
+            "on the left). A mirror does not repeat the edge: beyond 1 2 3 comes 2 1, then 2 3 again, as far as the margin needs, " +
+            "and a margin can be wider than the image.", tolerance: 1e-6);
     }
 }

@@ -26,8 +26,8 @@ public static class EmbeddingsExercises
         var database = embeddings.narrow(0, Queries, embeddings.shape[0] - Queries);
         var (indices, _) = Embeddings.NearestNeighbours(queries, database, k);
         return Exercise.Implementation("Nearest neighbours", () => yours(queries.clone(), database.clone(), k), tensor(indices),
-            "Compute the Euclidean distance of every query to every row of the database in one go (Q x M), then take, in each " +
-            "row, the indices of the k smallest distances, smallest first. Close means a small distance, not a large product.",
+            "Row q of your result lists database rows, nearest to query q first, by Euclidean distance. Close means a small " +
+            "distance, not a large dot product, and the indices count database rows from 0.",
             tolerance: 1e-6);
     }
 
@@ -40,6 +40,10 @@ public static class EmbeddingsExercises
     /// </summary>
     public static ExerciseResult LargestGain(string? prediction, Tensor embeddings, Tensor pixels, IReadOnlyList<int> labels)
     {
+        const string title = "The class the embedding helps most";
+        if (Exercise.Unanswered(title, prediction, out var unanswered))
+            return unanswered;
+        using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
         using var scope = NewDisposeScope();
         var classes = tensor(labels.Select(l => (long)l).ToArray());
         Tensor NearestOther(Tensor space)
@@ -66,7 +70,7 @@ public static class EmbeddingsExercises
               $"{names[(int)wrongNeighbours.GroupBy(c => c).MaxBy(g => g.Count())!.Key].ToLowerInvariant()} " +
               $"({wrongNeighbours.GroupBy(c => c).Max(g => g.Count())} of {wrongNeighbours.Length} times).";
         var hardest = gains.MinBy(g => g.Embedding);
-        return Exercise.Prediction("The class the embedding helps most", prediction, best.Letter,
+        return Exercise.Prediction(title, prediction, best.Letter,
             $"Share of images whose nearest other image has their class, pixels then embedding: " +
             $"{string.Join("; ", gains.Select(g => $"{g.Class} {g.Pixel:P0} then {g.Embedding:P0}"))}.{confusion} A large gain needs two things: " +
             "pixels that mislead (a class whose images vary in shape, or look like another class's) and an embedding that does not. A class " +

@@ -21,8 +21,8 @@ public static class FiltersExercises
         var weights = Filters.Weights(model, Filters.ConvolutionLayers(model)[0]);
         var expected = stack(Filters.FirstLayerTiles(model).Select(tile => tile.Image));
         return Exercise.Implementation("Filters ready to draw", () => yours(weights.clone()), expected,
-            "Each filter gets its own scale: its smallest weight must become 0 and its largest 1, whatever the other filters hold. " +
-            "Reduce over the dimensions of one filter (1, 2 and 3) and keep them, so that the result broadcasts over the bank.",
+            "Each filter gets its own scale: its smallest weight must become 0 and its largest 1, whatever the other filters hold, " +
+            "and one filter is all its channels together, not one channel at a time.",
             tolerance: 1e-5);
     }
 
@@ -36,6 +36,10 @@ public static class FiltersExercises
     /// </summary>
     public static ExerciseResult BestPatch(string? prediction, VisionModel model)
     {
+        string title = $"The patch filter #{PatchFilter} answers most";
+        if (Exercise.Unanswered(title, prediction, out var unanswered))
+            return unanswered;
+        using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
         using var scope = NewDisposeScope();
         var filter = Filters.Weights(model, Filters.ConvolutionLayers(model)[0])[PatchFilter].to_type(ScalarType.Float64);
         using var generator = new Generator(0);
@@ -49,7 +53,7 @@ public static class FiltersExercises
         // The response of a convolution at one position is the dot product of its weights with the patch under them (bias left out).
         var responses = patches.Select(p => (p.Letter, p.Name, Response: (filter * p.Patch / p.Patch.norm()).sum().item<double>())).ToList();
         var best = responses.MaxBy(r => r.Response);
-        return Exercise.Prediction($"The patch filter #{PatchFilter} answers most", prediction, best.Letter,
+        return Exercise.Prediction(title, prediction, best.Letter,
             $"Responses to patches of length 1: {string.Join(", ", responses.Select(r => $"{r.Name} {r.Response:F3}"))}. A response is the " +
             "dot product of the weights with the patch, and among patches of one length a dot product is largest for the patch that points the " +
             "way the weights do (the Cauchy-Schwarz inequality): the filter itself, scaled, and most negative for its opposite. A filter is a " +

@@ -43,7 +43,10 @@ public static class FoolingImagesExercises
     public static ExerciseResult AfterBlur(string? prediction, VisionModel model, FoolingResult byGradient, FoolingResult lowResolution)
     {
         const string title = "Fooling images after a blur";
-        if (prediction is not null && !BlurChoices.Contains(prediction.Trim().ToLowerInvariant()))
+        if (Exercise.Unanswered(title, prediction, out var unanswered))
+            return unanswered;
+        using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
+        if (!BlurChoices.Contains(prediction.Trim().ToLowerInvariant()))
             return new(title, ExerciseStatus.NotYet, "not yet: answer with one of the letters a, b, c or d.");
         (int Count, double Mean) Surviving(FoolingResult result)
         {
@@ -86,7 +89,7 @@ public static class FoolingImagesExercises
                 var answer = yours(elites.clone(), offspring.clone());
                 return answer is { } a ? stack([a.Fitness.to_type(ScalarType.Float32), a.Parent.to_type(ScalarType.Float32)]) : null;
             }, expected,
-            "For each class (column), find the offspring with the highest probability of it (max over dimension 0 gives values and indices). " +
-            "Where that value beats the elite's, the class takes it and that index; elsewhere it keeps its elite and −1.", tolerance: 1e-6);
+            "Each class (a column of the offspring) compares its elite with its best offspring only; a class whose elite is not " +
+            "beaten keeps its elite's probability and −1, and the index is the offspring's row.", tolerance: 1e-6);
     }
 }

@@ -44,8 +44,8 @@ public static class GradCamIntegratedGradientsExercises
         var saliency = new UnitGradient(model, ReluBackward.Backprop);
         Tensor GradientAt(Tensor points) => saliency.Attribute(points, target);
         return Exercise.Implementation("Integrated Gradients as a Riemann sum", () => yours(GradientAt, image.clone(), baseline.clone(), steps), expected,
-            "Take the midpoints α = (k + ½) / steps for k = 0 … steps − 1, make the batch of points baseline + α (image − baseline), average " +
-            "the gradients at those points over the batch (keep the batch dimension of size 1), and multiply by image − baseline.", tolerance: 1e-4);
+            "The path runs from the baseline (α = 0) to the image (α = 1), and its points are the midpoints of steps equal slices, " +
+            "neither end included; each point's gradient counts equally. Your result has the shape of one image.", tolerance: 1e-4);
     }
 
     /// <summary>The choices of exercise 3, by letter.</summary>
@@ -58,8 +58,12 @@ public static class GradCamIntegratedGradientsExercises
     /// </summary>
     public static ExerciseResult BlackPixels(string? prediction, VisionModel model, Tensor images)
     {
-        if (prediction is not null && !BlackPixelChoices.Contains(prediction.Trim().ToLowerInvariant()))
-            return new("What the black baseline gives black pixels", ExerciseStatus.NotYet, "not yet: answer with one of the letters a, b, c or d.");
+        const string title = "What the black baseline gives black pixels";
+        if (Exercise.Unanswered(title, prediction, out var unanswered))
+            return unanswered;
+        using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
+        if (!BlackPixelChoices.Contains(prediction.Trim().ToLowerInvariant()))
+            return new(title, ExerciseStatus.NotYet, "not yet: answer with one of the letters a, b, c or d.");
         using var scope = NewDisposeScope();
         var classes = Targets.PerImage(model.Predict(images).Select(p => p.Class).ToArray());
         var black = images.cpu().eq(0);
@@ -69,7 +73,7 @@ public static class GradCamIntegratedGradientsExercises
         long zeroFromBlack = fromBlack.masked_select(black).eq(0).sum().item<long>();
         long zeroFromBlur = fromBlur.masked_select(black).eq(0).sum().item<long>();
         var outcome = zeroFromBlack == blackCount ? "b" : "d";
-        return Exercise.Prediction("What the black baseline gives black pixels", prediction, outcome,
+        return Exercise.Prediction(title, prediction, outcome,
             $"{(double)blackCount / images.numel():P0} of the pixels of these {images.shape[0]} images are exactly black, and {zeroFromBlack:N0} of those " +
             $"{blackCount:N0} get an attribution of exactly 0 from the black baseline. Every attribution is (x − x′) times an average gradient, and " +
             $"x − x′ is 0 wherever the image equals the baseline, however much the network cares about that pixel. With the blurred baseline, " +

@@ -69,9 +69,12 @@ public static class HogAdversarialExercises
     /// </summary>
     public static ExerciseResult Contrast(string? prediction, HogClassifier hogClassifier, VisionModel cnn, Tensor images)
     {
-        var hogModel = hogClassifier.Model;
         const string title = "Halving the contrast";
-        if (prediction is not null && !ContrastChoices.Contains(prediction.Trim().ToLowerInvariant()))
+        if (Exercise.Unanswered(title, prediction, out var unanswered))
+            return unanswered;
+        using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
+        var hogModel = hogClassifier.Model;
+        if (!ContrastChoices.Contains(prediction.Trim().ToLowerInvariant()))
             return new(title, ExerciseStatus.NotYet, "not yet: answer with one of the letters a, b or c.");
         using var scope = NewDisposeScope();
         var dim = images.cpu() * 0.5f;

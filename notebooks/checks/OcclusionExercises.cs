@@ -40,9 +40,12 @@ public static class OcclusionExercises
     /// </summary>
     public static ExerciseResult WhitePatch(string? prediction, VisionModel model, Tensor image, int target)
     {
+        const string title = "A white patch instead of a black one";
+        if (Exercise.Unanswered(title, prediction, out var unanswered))
+            return unanswered;
+        using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
         const int patch = 6;
         using var scope = NewDisposeScope();
-        using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
         long Falls(float fill, out Tensor fell)
         {
             using var result = new Occlusion(model, new OcclusionOptions(patch, 1, fill, BatchSize: 128)).Run(image, target);
@@ -59,7 +62,7 @@ public static class OcclusionExercises
             ? $"{onBackground} of the white patch's positions lie wholly on the background, where a black patch changes nothing at all: " +
               "there the network reacts to the white square itself."
             : "None of the white patch's positions that matter lies wholly on the background in this image.";
-        return Exercise.Prediction("A white patch instead of a black one", prediction, outcome,
+        return Exercise.Prediction(title, prediction, outcome,
             $"With the {patch}-pixel patch at stride 1, {black} positions lower P({model.ClassNames[target]}) by more than one point with the black " +
             $"patch and {white} with the white one. {where} On a black background a black patch can only take garment away; a white one " +
             "also adds a bright square the image did not have, so its map mixes what was hidden with what was added.");

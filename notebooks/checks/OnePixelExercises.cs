@@ -78,7 +78,10 @@ public static class OnePixelExercises
     public static ExerciseResult RandomSearch(string? prediction, VisionModel model, Tensor images, Tensor labels, OnePixelOptions options, OnePixelResult evolved)
     {
         const string title = "Evolution against random search";
-        if (prediction is not null && !SearchChoices.Contains(prediction.Trim().ToLowerInvariant()))
+        if (Exercise.Unanswered(title, prediction, out var unanswered))
+            return unanswered;
+        using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
+        if (!SearchChoices.Contains(prediction.Trim().ToLowerInvariant()))
             return new(title, ExerciseStatus.NotYet, "not yet: answer with one of the letters a, b or c.");
         using var scope = NewDisposeScope();
         int n = (int)Math.Min(SearchImages, images.shape[0]);

@@ -56,8 +56,11 @@ public static class PhysicalWorldExercises
     public static ExerciseResult WorstStep(string? prediction, VisionModel model, PrintAndPhoto photo, Tensor clean, Tensor adversarial, Tensor labels)
     {
         const string title = "The most destructive step";
+        if (Exercise.Unanswered(title, prediction, out var unanswered))
+            return unanswered;
+        using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
         var letters = photo.Steps.Select((_, i) => ((char)('a' + i)).ToString()).ToList();
-        if (prediction is not null && !letters.Contains(prediction.Trim().ToLowerInvariant()))
+        if (!letters.Contains(prediction.Trim().ToLowerInvariant()))
             return new(title, ExerciseStatus.NotYet, $"not yet: answer with one of the letters {string.Join(", ", letters)}.");
         var survival = photo.Steps.Select(step => new PrintAndPhoto(step).Survival(model, clean, adversarial, labels, seed: 5, photos: 2).SurvivalRate).ToList();
         int worst = survival.IndexOf(survival.Min());

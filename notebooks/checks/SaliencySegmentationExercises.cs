@@ -34,9 +34,8 @@ public static class SaliencySegmentationExercises
                 var boxes = cases.Select(c => yours(c.Map.clone(), c.Fraction)).ToList();
                 return boxes.Any(b => b is null) ? null : Stack(boxes!);
             }, expected,
-            "Take the positions of the round(fraction × H × W) largest values of the map, turn each flat index into a row and a column, " +
-            "and take the smallest and largest of each; then move any side that lies on the outermost ring one pixel inwards. " +
-            "A Box is (left, top, width, height), and a box from column 3 to column 5 is 3 pixels wide.", tolerance: 1e-6);
+            "The box must hold exactly the round(fraction × H × W) largest values of the map, and no side may lie on the outermost " +
+            "ring of pixels. A Box is (left, top, width, height), and a box from column 3 to column 5 is 3 pixels wide.", tolerance: 1e-6);
     }
 
     /// <summary>The choices of exercise 2, by letter.</summary>
@@ -51,7 +50,10 @@ public static class SaliencySegmentationExercises
     public static ExerciseResult LeastLikelyClass(string? prediction, VisionModel model, Tensor images, int[] indices, SegmentationOptions boxStart)
     {
         const string title = "The box of the least likely class";
-        if (prediction is not null && !ClassChoices.Contains(prediction.Trim().ToLowerInvariant()))
+        if (Exercise.Unanswered(title, prediction, out var unanswered))
+            return unanswered;
+        using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
+        if (!ClassChoices.Contains(prediction.Trim().ToLowerInvariant()))
             return new(title, ExerciseStatus.NotYet, "not yet: answer with one of the letters a, b or c.");
         var own = new List<float>();
         var least = new List<float>();

@@ -68,6 +68,9 @@ public static class SanityCheckExercises
     public static ExerciseResult ClassSensitivity(string? prediction, VisionModel model, Tensor images)
     {
         const string title = "Does guided backpropagation depend on the class?";
+        if (Exercise.Unanswered(title, prediction, out var unanswered))
+            return unanswered;
+        using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
         if (!IsLetter(prediction, "a", "b", "c"))
             return new(title, ExerciseStatus.NotYet, "not yet: answer with one of the letters a, b or c.");
         using var scope = NewDisposeScope();
@@ -98,6 +101,9 @@ public static class SanityCheckExercises
     public static ExerciseResult OneLayer(string? prediction, VisionModel model, Tensor images)
     {
         const string title = "Randomise one layer: the top or the bottom?";
+        if (Exercise.Unanswered(title, prediction, out var unanswered))
+            return unanswered;
+        using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
         if (!IsLetter(prediction, "a", "b", "c"))
             return new(title, ExerciseStatus.NotYet, "not yet: answer with one of the letters a, b or c.");
         using var scope = NewDisposeScope();
@@ -124,6 +130,6 @@ public static class SanityCheckExercises
             "does not is a map of what the early layers see in the image, not of why the network chose the class.");
     }
 
-    static bool IsLetter(string? prediction, params string[] letters) =>
-        prediction is null || letters.Contains(prediction.Trim().ToLowerInvariant());
+    static bool IsLetter(string prediction, params string[] letters) =>
+        letters.Contains(prediction.Trim().ToLowerInvariant());
 }

@@ -28,11 +28,15 @@ public static class TopPatchesExercises
     /// </summary>
     public static ExerciseResult DeepField(string? prediction, VisionModel trunk)
     {
+        string title = $"The receptive field of {MiddleLayer}";
+        if (Exercise.Unanswered(title, prediction, out var unanswered))
+            return unanswered;
+        using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
         var field = ReceptiveField.Of(ReceptiveField.PathTo(trunk, MiddleLayer));
         string outcome = field.Size < 50 ? "a" : field.Size <= 150 ? "b" : field.Size <= 300 ? "c" : "d";
         int positions = (Window - 1) / field.Jump + 1;   // 14 for a jump of 16
         int whole = Enumerable.Range(0, positions).Count(x => field.Box(0, x, Window, Window).Width == Math.Min(field.Size, Window));
-        return Exercise.Prediction($"The receptive field of {MiddleLayer}", prediction, outcome,
+        return Exercise.Prediction(title, prediction, outcome,
             $"ReceptiveField gives {field.Size} x {field.Size} pixels, with neighbouring units {field.Jump} pixels apart. Each 3 x 3 " +
             "convolution widens the field by two steps of the current jump, and every stride-2 layer doubles the jump, so each stage " +
             "adds about twice as much as the one before: the four convolutions of layer3 add more than everything below them. " +

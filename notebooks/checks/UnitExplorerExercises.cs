@@ -48,9 +48,12 @@ public static class UnitExplorerExercises
     public static ExerciseResult LargestRegions(string? prediction, UnitExplorerPage page)
     {
         const string title = "Which layer's regions are largest";
+        if (Exercise.Unanswered(title, prediction, out var unanswered))
+            return unanswered;
+        using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
         if (page.Layers.Count != LayerChoices.Length)
             throw new ArgumentException($"The exercise is written for an explorer of four layers; this one has {page.Layers.Count}.", nameof(page));
-        if (prediction is not null && !LayerChoices.Contains(prediction.Trim().ToLowerInvariant()))
+        if (!LayerChoices.Contains(prediction.Trim().ToLowerInvariant()))
             return new(title, ExerciseStatus.NotYet, "not yet: answer with one of the letters a, b, c or d.");
         var medians = page.Layers.Select(layer =>
         {

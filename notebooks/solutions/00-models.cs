@@ -21,13 +21,22 @@ Tensor MyProbabilities(Tensor scores)
 #endregion
 
 #region Exercise 2: solution
-// Exercise 2: the fraction of the sample images that fashion-cnn classifies correctly.
-double? myAccuracy = fashion.Forward(sample.Images).argmax(1).eq(sample.Labels.to(fashion.Device)).to_type(ScalarType.Float64).mean().item<double>();
+// Exercise 2: the fraction of the images (scores N x classes, labels N) whose label is among their k highest scores.
+double MyTopKAccuracy(Tensor scores, Tensor labels, int k)
+{
+    var top = scores.topk(k, dim: 1).indexes;                              // N x k: each image's k best classes
+    var hit = top.eq(labels.to(top.device).unsqueeze(1)).any(1);           // is the label one of them?
+    return hit.to_type(ScalarType.Float64).mean().item<double>();
+}
 #endregion
 
 #region Exercise 2: mistake
-// Counts the correct images instead of taking their fraction.
-double? myAccuracy = fashion.Forward(sample.Images).argmax(1).eq(sample.Labels.to(fashion.Device)).sum().item<long>();
+// Counts the images whose label is in their top k instead of taking their fraction.
+double MyTopKAccuracy(Tensor scores, Tensor labels, int k)
+{
+    var top = scores.topk(k, dim: 1).indexes;
+    return top.eq(labels.to(top.device).unsqueeze(1)).sum().item<long>();
+}
 #endregion
 
 #region Exercise 3: solution

@@ -45,3 +45,32 @@ Tensor MyOctaveStart(Tensor dreamt, Tensor smallPhoto, Tensor largePhoto)
     return nn.functional.interpolate(dreamt, [largePhoto.shape[2], largePhoto.shape[3]], mode: InterpolationMode.Bilinear, align_corners: false).clamp(0, 1);
 }
 #endregion
+
+#region Exercise 4: solution
+// Exercise 4: images (N x C x h x w) mirrored at their edges up to N x C x height x width, the image in the centre.
+Tensor MyMirror(Tensor images, int height, int width)
+{
+    // The rows (or columns) to take: an endless mirror tiling repeats every 2 (n - 1) positions, and pixel 0 of the
+    // image sits at position ceil((size - n) / 2).
+    Tensor Sources(long n, int size)
+    {
+        if (n == 1)
+            return zeros(size, dtype: ScalarType.Int64);
+        long period = 2 * (n - 1);
+        var position = (arange(size, dtype: ScalarType.Int64) - (size - n + 1) / 2).remainder(period);   // in [0, period)
+        return where(position.lt(n), position, period - position);
+    }
+    return images.index_select(2, Sources(images.shape[2], height)).index_select(3, Sources(images.shape[3], width));
+}
+#endregion
+
+#region Exercise 4: mistake
+// One reflecting pad: right for a narrow margin, but a reflection cannot reach further than the image is wide, so the
+// small images fail, and the odd margin's extra row goes below instead of above.
+Tensor MyMirror(Tensor images, int height, int width)
+{
+    long h = images.shape[2], w = images.shape[3];
+    long top = (height - h) / 2, left = (width - w) / 2;
+    return nn.functional.pad(images, [left, width - w - left, top, height - h - top], TorchSharp.PaddingModes.Reflect);
+}
+#endregion

@@ -103,6 +103,24 @@ public class ExerciseTests
         Assert.Contains("because", wrong.Message);
     }
 
+    /// <summary>
+    /// Every prediction check in notebooks/checks returns "not answered" before it touches anything: called with a null
+    /// prediction and null (or default) for every other argument, a check that ran the kit first would throw.
+    /// </summary>
+    [Fact]
+    public void Every_prediction_check_runs_nothing_before_the_student_has_answered()
+    {
+        var checks = typeof(ModelsExercises).Assembly.GetTypes().SelectMany(type => type.GetMethods(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static))
+            .Where(method => method.ReturnType == typeof(ExerciseResult) && method.GetParameters() is [{ Name: "prediction" }, ..]).ToList();
+        Assert.True(checks.Count >= 20, $"found only {checks.Count} prediction checks");
+        foreach (var check in checks)
+        {
+            var arguments = check.GetParameters().Select(p => p.HasDefaultValue ? p.DefaultValue : p.ParameterType.IsValueType ? Activator.CreateInstance(p.ParameterType) : null).ToArray();
+            var verdict = (ExerciseResult)check.Invoke(null, arguments)!;
+            Assert.True(verdict.Status == ExerciseStatus.NotAnswered, $"{check.DeclaringType!.Name}.{check.Name}: {verdict}");
+        }
+    }
+
     [Fact]
     public void The_html_carries_the_status_the_tests_read()
     {
