@@ -82,9 +82,12 @@ public static class AdversarialPatchExercises
             return (mask * images.cpu().gt(0.1f)).sum().item<float>() / mask.sum().item<float>();
         }
         double hiddenCorner = Hidden(corner), hiddenRandom = Hidden(atRandom.Placements);
-        var why = inCorner < random && hiddenCorner < hiddenRandom
-            ? "A patch works partly by hiding the garment's own evidence; in the corner it hides less of it, and what stays in view outvotes it more often. "
-            : "";
+        var why = (outcome, hiddenCorner < hiddenRandom) switch
+        {
+            ("c", true) => "A patch works partly by hiding the garment's own evidence; in the corner it hides less of it, and what stays in view outvotes it more often. ",
+            ("b", true) => "In the corner it hides far less of the garment and works about as often: this patch works by what it adds, not by what it hides. ",
+            _ => "",
+        };
         return Exercise.Prediction(title, prediction, outcome,
             $"In the top-left corner the patch turns {inCorner:P0} of the non-sandal held-out images into sandals, at random places {random:P0}. " +
             $"Of the pixels it covers, {hiddenCorner:P0} are garment (brighter than 0.1) in the corner and {hiddenRandom:P0} at random places. " + why +

@@ -47,7 +47,7 @@ Tensor MyPatchGradient(Tensor patch, Tensor images, IReadOnlyList<PatchPlacement
 #endregion
 
 #region Exercise 3: solution
-string? corner = "c";
+string? corner = "b";
 #endregion
 
 #region Exercise 3: mistake

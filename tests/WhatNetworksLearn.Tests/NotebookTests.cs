@@ -67,7 +67,7 @@ public class NotebookTests
         ["13-one-pixel"] = ["one-pixel-attacks-the-original-and-the-changed-image-circle-the-changed-pixel",
             "success-rate-of-the-k-pixel-attack-300-images",
             "three-pixel-attacks-original-and-changed-image-circles-the-changed-pixels"],
-        ["14-adversarial-patch"] = ["training-the-9-x-9-patch-p-sandal-on-each-batch-success-on-held-out-images",
+        ["14-adversarial-patch"] = ["training-the-9-x-9-patch",
             "the-trained-patch-and-a-noise-patch-of-the-same-size-9-x-9-pixels-enlarged",
             "held-out-garments-clean-with-the-noise-patch-with-the-trained-sandal-patch-four-it-fools-four-it-does-not",
             "success-against-the-size-of-the-patch-1-000-held-out-images",
