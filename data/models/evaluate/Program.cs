@@ -12,22 +12,32 @@ using WhatNetworksLearn.Models;
 // Usage: dotnet run -c Release --project data/models/evaluate -- --model NAME [--limit N] [--out FILE]
 // (fashion-cnn-robust on all 10,000 images took 32 minutes on a shared 2-core machine; fashion-cnn falls to the first
 // PGD run, so its first 1,000 images say as much in a few minutes: --limit 1000.)
+// With --one-pixel N, it runs the one-pixel attack at Su et al.'s scale on the model's first N correctly classified
+// test images instead: a scan of every pixel at three values, then differential evolution against random search
+// (OnePixelRun.cs), into data/models/one-pixel.json.
 const string Command = "dotnet run -c Release --project data/models/evaluate";
-int? limit = null;
-string? name = null;
-string output = Path.Combine(ShippedWeights.Folder, "robustness.json");
+int? limit = null, onePixel = null;
+string? name = null, output = null;
 for (int i = 0; i + 1 < args.Length; i += 2)
 {
     switch (args[i])
     {
         case "--model": name = args[i + 1]; break;
         case "--limit": limit = int.Parse(args[i + 1]); break;
+        case "--one-pixel": onePixel = int.Parse(args[i + 1]); break;
         case "--out": output = args[i + 1]; break;
-        default: throw new ArgumentException($"Unknown option {args[i]}. Options: --model NAME, --limit N, --out FILE.");
+        default: throw new ArgumentException($"Unknown option {args[i]}. Options: --model NAME, --limit N, --one-pixel N, --out FILE.");
     }
 }
 if (name is not (FashionCnn.Name or FashionCnn.RobustName))
     throw new ArgumentException($"Name the model to evaluate: --model {FashionCnn.Name} or --model {FashionCnn.RobustName}.");
+string machine = $"{RuntimeInformation.OSDescription}, {Environment.ProcessorCount} cores, {Kit.DefaultDevice}";
+if (onePixel is int count)
+{
+    OnePixelRun.Measure(name, count, $"{Command} -- --model {name} --one-pixel", machine, output ?? ShippedOnePixel.FilePath);
+    return;
+}
+output ??= Path.Combine(ShippedWeights.Folder, "robustness.json");
 
 var options = new RobustnessOptions();
 using var test = FashionMnist.Load(FashionMnist.Split.Test, limit);
@@ -54,7 +64,7 @@ for (int start = 0; start < total; start += Chunk)
         sum.CleanAccuracy, sum.FirstPgdAccuracy, sum.PgdAccuracy, sum.RobustAccuracy, sum.BrokenOnlyByApgd, Math.Round(clock.Elapsed.TotalSeconds)));
     ShippedRobustness.WriteAll(rows,
         $"PGD-{options.PgdSteps} (step 2.5 ε / steps, random start) × {options.PgdRestarts} starts, then APGD-CE ({options.ApgdIterations} iterations) on what PGD left; an image is robust if no attack broke it",
-        $"{RuntimeInformation.OSDescription}, {Environment.ProcessorCount} cores, {Kit.DefaultDevice}", output);
+        machine, output);
 }
 if (name == FashionCnn.RobustName && limit is null && ShippedWeights.Manifest(name) is { Robustness: { } robustness } manifest
     && Math.Abs(robustness.Epsilon - options.Epsilon) < 1e-12)
