@@ -504,6 +504,21 @@ public static class Techniques
                     new OnePixel(b.Fashion, new OnePixelOptions(Population: 400, Iterations: 1)).Run(b.FirstGarmentBatch, b.FirstLabel).Dispose()),
             ],
         },
+        new("one-pixel scan and rates", "13-one-pixel", "ShippedOnePixel.ReadAll(")
+        {
+            Types = [typeof(OnePixelRates)],
+            OnImages = (m, x) => WithLabels(x, labels => OnePixelRates.Measure(m, x, labels, new OnePixelOptions(Population: 4, Iterations: 1), [0f, 1f], _ => true)),
+            BadOptions =
+            [
+                (m, x) => WithLabels(x, labels => OnePixelRates.Measure(m, x, labels, new OnePixelOptions(), [1.5f])),
+                (m, x) => WithLabels(x, labels => OnePixelRates.Measure(m, x, labels, new OnePixelOptions(Population: 3), [0f])),
+            ],
+            Benchmarks =
+            [
+                new("one-pixel scan", "every position at 3 values (2,352 images), fashion-cnn", b => () =>
+                    new OnePixel(b.Fashion).Scan(b.FirstGarmentBatch, b.FirstLabel, [0f, 0.5f, 1f])),
+            ],
+        },
         new("adversarial patch", "14-adversarial-patch", "new AdversarialPatch(")
         {
             Types = [typeof(AdversarialPatch), typeof(PatchSizes)],   // PatchSizes.Sweep trains and judges patches of several sizes
