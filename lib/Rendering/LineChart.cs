@@ -18,17 +18,31 @@ public static class LineChart
         new(0x94, 0x67, 0xbd), new(0x8c, 0x56, 0x4b), new(0xe3, 0x77, 0xc2), new(0x7f, 0x7f, 0x7f),
     ];
 
-    public static Figure Draw(IReadOnlyList<Series> series, string title, string xLabel, string yLabel, int width = 560, int height = 340)
+    /// <summary>
+    /// Draws the series. The y axis spans the series' values unless <paramref name="yRange"/> fixes it: a chart of
+    /// shares that differ by a point or two should start at 0, or it shows a small difference as a large one.
+    /// </summary>
+    public static Figure Draw(IReadOnlyList<Series> series, string title, string xLabel, string yLabel, int width = 560, int height = 340,
+        (double Min, double Max)? yRange = null)
     {
         if (series.Count == 0 || series.Any(s => s.X.Count != s.Y.Count || s.X.Count == 0))
             throw new ArgumentException("Every series needs as many x as y values, and at least one point.", nameof(series));
         const int left = 64, right = 16, top = 34, bottom = 48;
         double xMin = series.Min(s => s.X.Min()), xMax = series.Max(s => s.X.Max());
         double yMin = series.Min(s => s.Y.Min()), yMax = series.Max(s => s.Y.Max());
+        if (yRange is { } range)
+        {
+            if (!(range.Max > range.Min) || yMin < range.Min || yMax > range.Max)
+                throw new ArgumentOutOfRangeException(nameof(yRange), $"The y range must be increasing and hold every value ({yMin:G4} to {yMax:G4}); got {range.Min:G4} to {range.Max:G4}.");
+            (yMin, yMax) = range;
+        }
         if (xMax == xMin) xMax = xMin + 1;
         if (yMax == yMin) { yMax += 0.5; yMin -= 0.5; }
-        double yPad = (yMax - yMin) * 0.05;
-        yMin -= yPad; yMax += yPad;
+        if (yRange is null)
+        {
+            double yPad = (yMax - yMin) * 0.05;
+            yMin -= yPad; yMax += yPad;
+        }
 
         using var text = Fonts.Paint(11, new SKColor(0x33, 0x33, 0x33));
         var legendSize = new SKSize(series.Max(s => text.MeasureText(LegendEntry(s))) + 2 * LegendPadding, series.Count * LegendLine + 2 * LegendPadding);

@@ -65,7 +65,7 @@ public class NotebookTests
             "evolution-low-resolution-encoding-the-elite-of-each-class-and-its-confidence",
             "evolution-cppn-encoding-the-elite-of-each-class-and-its-confidence", "confidence-of-the-elites-against-generation"],
         ["13-one-pixel"] = ["one-pixel-attacks-the-original-and-the-changed-image-circle-the-changed-pixel",
-            "one-pixel-images-broken-against-queries-per-image-differential-evolution-and-random-search-the-shipped-results"],
+            "images-broken-by-one-pixel-against-queries-per-image"],
         ["14-adversarial-patch"] = ["training-the-9-x-9-patch",
             "the-trained-patch-and-a-noise-patch-of-the-same-size-9-x-9-pixels-enlarged",
             "held-out-garments-clean-with-the-noise-patch-with-the-trained-sandal-patch-four-it-fools-four-it-does-not",

@@ -209,6 +209,22 @@ public class RenderingTests
         Assert.Equal(["-0.2", "-0.1", "0.0", "0.1", "0.2"], LineChart.Ticks(-0.25, 0.25).Select(t => t.Label));
     }
 
+    [Fact]
+    public void A_fixed_y_range_puts_each_value_where_the_range_says()
+    {
+        // The line at y = 0.25 on an axis from 0 to 1 lies three quarters of the way down the plot (rows 34 to 292);
+        // on the series' own range it would sit in the middle.
+        var line = new Series("quarter", [0.0, 1.0], [0.25, 0.25]);
+        var figure = LineChart.Draw([line], "t", "x", "y", yRange: (0, 1));
+        using var bitmap = SKBitmap.Decode(figure.Png);
+        int row = (int)Math.Round(34 + 0.75 * 258), column = 300;
+        bool Blue(int y) => bitmap.GetPixel(column, y) is var c && c.Blue > 150 && c.Red < 100;
+        Assert.True(Blue(row) || Blue(row - 1) || Blue(row + 1));
+        Assert.False(Blue(163));
+        Assert.Throws<ArgumentOutOfRangeException>(() => LineChart.Draw([line], "t", "x", "y", yRange: (0.5, 1)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => LineChart.Draw([line], "t", "x", "y", yRange: (1, 0)));
+    }
+
     static readonly SKRect ChartPlot = new(64, 34, 544, 292);
 
     [Fact]
