@@ -1,3 +1,4 @@
+using WhatNetworksLearn.Attribution;
 using WhatNetworksLearn.Models;
 using static TorchSharp.torch;
 
@@ -62,6 +63,22 @@ public static class ActivationMaximization
     /// <summary>One image per class, all optimised together (N = number of classes), each for its class's unnormalised score.</summary>
     public static SynthesisResult ClassModels(VisionModel model, IReadOnlyList<int> classes, MaximizationOptions? options = null) =>
         Run(model, Objective.ClassScore([.. classes]), classes.Count, options ?? new MaximizationOptions(), $"Class models of {model.Name}");
+
+    /// <summary>
+    /// The mean size (absolute value, over the classes and every pixel) of each class score's gradient at the plain
+    /// start image of <paramref name="options"/>: how far a plain gradient step first moves the class models. A robust
+    /// network's is tens of times smaller than an ordinary one's, so plain steps leave its class models at the start;
+    /// <see cref="NormalizedGradient"/> steps do not depend on it.
+    /// </summary>
+    public static double StartGradientSize(VisionModel model, IReadOnlyList<int> classes, MaximizationOptions? options = null)
+    {
+        options ??= new MaximizationOptions();
+        options.Validate();
+        using var scope = NewDisposeScope();
+        var input = model.Input;
+        var start = full(new long[] { classes.Count, input.Channels, input.Height, input.Width }, options.Background, device: model.Device);
+        return new UnitGradient(model, ReluBackward.Backprop).Attribute(start, classes.ToArray()).abs().mean().item<float>();
+    }
 
     /// <summary>One image per channel of <paramref name="layer"/>, each maximising the mean of its channel.</summary>
     public static SynthesisResult Channels(VisionModel model, string layer, IReadOnlyList<int> channels, MaximizationOptions? options = null) =>

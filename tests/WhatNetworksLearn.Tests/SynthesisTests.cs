@@ -33,6 +33,17 @@ public class SynthesisTests
     }
 
     [Fact]
+    public void The_start_gradient_of_a_linear_classifier_is_the_mean_size_of_its_weights()
+    {
+        // Scores W x + b: the gradient of class c's score is row c of W wherever the start is, so its mean size over
+        // classes 0 and 2 is the mean of |W| over those two rows.
+        var weight = tensor(new float[] { 1, -2, 3, -4, 0.5f, 0.5f, 0.5f, 0.5f, -8, 0, 0, 0 }).reshape(3, 4);
+        var model = ToyModels.Linear(weight, zeros(3), 2, 2);
+        Assert.Equal((1 + 2 + 3 + 4 + 8) / 8.0, ActivationMaximization.StartGradientSize(model, [0, 2]), 5);
+        Assert.Equal(0.5, ActivationMaximization.StartGradientSize(model, [1], new MaximizationOptions(Background: 0.7)), 5);
+    }
+
+    [Fact]
     public void Gradient_ascent_on_a_linear_score_with_L2_reaches_the_hand_computed_optimum()
     {
         // Score of class 0 = 10 x (sum of the 2 x 2 corner). Objective 10 s - 10 |I|^2 has gradient 10 - 20 I at the corner
