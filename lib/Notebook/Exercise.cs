@@ -38,7 +38,7 @@ public sealed record ExerciseResult(string Title, ExerciseStatus Status, string 
 /// Checks a student's answer against what the kit computes, without showing the expected answer. Never throws, so a
 /// notebook with unanswered exercises still runs to the end. Value and code checks compute the expected value even
 /// before an answer, so the check itself runs whenever the notebook does; prediction checks compute nothing until there is
-/// a prediction (<see cref="Unanswered"/>). Three kinds: a value (<see cref="Check{T}"/>), a piece of code the student
+/// a prediction (<see cref="Unanswered(string, string?, out ExerciseResult?)"/>). Three kinds: a value (<see cref="Check{T}"/>), a piece of code the student
 /// wrote (<see cref="Implementation"/>), and a prediction made before running (<see cref="Prediction{T}"/>). The
 /// per-notebook classes in <c>WhatNetworksLearn.Exercises</c> (notebooks/checks, an assembly of their own) compute the
 /// expected values from the notebook's state.
@@ -184,6 +184,30 @@ public static class Exercise
     {
         verdict = prediction is null ? new(title, ExerciseStatus.NotAnswered, PredictFirst) : null;
         return verdict is not null;
+    }
+
+    /// <summary>
+    /// The first line of a multiple-choice prediction check: <see cref="Unanswered(string, string?, out ExerciseResult?)"/>,
+    /// and also true, with a "not yet" that lists the choices, when the prediction is none of <paramref name="choices"/>
+    /// (compared without case or surrounding spaces).
+    /// </summary>
+    public static bool Unanswered(string title, [NotNullWhen(false)] string? prediction, IReadOnlyList<string> choices, [NotNullWhen(true)] out ExerciseResult? verdict)
+    {
+        if (Unanswered(title, prediction, out verdict))
+            return true;
+        if (choices.Contains(prediction.Trim(), StringComparer.OrdinalIgnoreCase))
+            return false;
+        verdict = new(title, ExerciseStatus.NotYet, $"not yet: answer with {Choices(choices)}.");
+        return true;
+    }
+
+    /// <summary>"one of the letters a, b or c" for letters, "“higher” or “lower”" for words.</summary>
+    internal static string Choices(IReadOnlyList<string> choices)
+    {
+        bool letters = choices.All(c => c.Length == 1);
+        var quoted = choices.Select(c => letters ? c : $"\"{c}\"").ToList();
+        string list = quoted.Count == 1 ? quoted[0] : string.Join(", ", quoted.Take(quoted.Count - 1)) + " or " + quoted[^1];
+        return letters ? $"one of the letters {list}" : list;
     }
 
     /// <summary>A multiple-choice prediction: the letter of the choice (case-insensitive).</summary>

@@ -62,11 +62,9 @@ public static class AdversarialPatchExercises
     public static ExerciseResult Corner(string? prediction, VisionModel model, Tensor patch, Tensor images, Tensor labels, int target, PatchEvaluation atRandom)
     {
         const string title = "The patch in a fixed corner";
-        if (Exercise.Unanswered(title, prediction, out var unanswered))
+        if (Exercise.Unanswered(title, prediction, CornerChoices, out var unanswered))
             return unanswered;
         using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
-        if (!CornerChoices.Contains(prediction.Trim().ToLowerInvariant()))
-            return new(title, ExerciseStatus.NotYet, "not yet: answer with one of the letters a, b or c.");
         using var scope = NewDisposeScope();
         int size = (int)patch.shape[^1];
         var corner = Enumerable.Repeat(PatchPlacement.AtTopLeft(0, 0, size), (int)images.shape[0]).ToList();

@@ -34,11 +34,9 @@ public static class ClassModelsExercises
     public static ExerciseResult StrongerPenalty(string? prediction, VisionModel model, MaximizationOptions settings)
     {
         const string title = "A ten times stronger L2 penalty";
-        if (Exercise.Unanswered(title, prediction, out var unanswered))
+        if (Exercise.Unanswered(title, prediction, ["a", "b", "c"], out var unanswered))
             return unanswered;
         using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
-        if (prediction.Trim().ToLowerInvariant() is not ("a" or "b" or "c"))
-            return new(title, ExerciseStatus.NotYet, "not yet: answer with one of the letters a, b or c.");
         int sneaker = model.ClassIndex("Sneaker");
         var (before, beforeScore) = Sneaker(model, settings, sneaker);
         var (after, afterScore) = Sneaker(model, settings with { L2Weight = settings.L2Weight * 10 }, sneaker);
@@ -53,11 +51,9 @@ public static class ClassModelsExercises
     public static ExerciseResult GreyStart(string? prediction, VisionModel model, MaximizationOptions settings)
     {
         const string title = "Starting from mid-grey";
-        if (Exercise.Unanswered(title, prediction, out var unanswered))
+        if (Exercise.Unanswered(title, prediction, ["higher", "lower"], out var unanswered))
             return unanswered;
         using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
-        if (prediction.Trim().ToLowerInvariant() is not ("higher" or "lower"))
-            return new(title, ExerciseStatus.NotYet, "not yet: answer \"higher\" or \"lower\".");
         int sneaker = model.ClassIndex("Sneaker");
         var (blackMean, blackScore) = Sneaker(model, settings, sneaker);
         var (greyMean, greyScore) = Sneaker(model, settings with { Background = 0.5 }, sneaker);

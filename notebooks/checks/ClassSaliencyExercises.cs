@@ -38,11 +38,9 @@ public static class ClassSaliencyExercises
     public static ExerciseResult BlackBackground(string? prediction, VisionModel model, Tensor images)
     {
         const string title = "The saliency of black pixels";
-        if (Exercise.Unanswered(title, prediction, out var unanswered))
+        if (Exercise.Unanswered(title, prediction, BackgroundChoices, out var unanswered))
             return unanswered;
         using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
-        if (!BackgroundChoices.Contains(prediction.Trim().ToLowerInvariant()))
-            return new(title, ExerciseStatus.NotYet, "not yet: answer with one of the letters a, b or c.");
         using var scope = NewDisposeScope();
         var pixels = images.cpu();
         var maps = Attributions.PerPixel(new UnitGradient(model, ReluBackward.Backprop).Attribute(pixels, Targets.PerImage(Predicted(model, pixels))));

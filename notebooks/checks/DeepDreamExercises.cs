@@ -38,11 +38,9 @@ public static class DeepDreamExercises
     public static ExerciseResult Gain(string? prediction, VisionModel model, Tensor photo, DeepDreamResult dream, string layer)
     {
         const string title = "How much the dream raised the layer's response";
-        if (Exercise.Unanswered(title, prediction, out var unanswered))
+        if (Exercise.Unanswered(title, prediction, [.. GainChoices.Select(c => c.Letter)], out var unanswered))
             return unanswered;
         using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
-        if (GainChoices.All(c => c.Letter != prediction.Trim().ToLowerInvariant()))
-            return new(title, ExerciseStatus.NotYet, "not yet: answer with one of the letters a, b, c or d.");
         using var scope = NewDisposeScope();
         var objective = Objective.MeanSquare(layer);
         double before = InputOptimizer.Evaluate(model, objective, photo.unsqueeze(0))[0].item<float>();

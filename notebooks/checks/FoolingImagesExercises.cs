@@ -43,11 +43,9 @@ public static class FoolingImagesExercises
     public static ExerciseResult AfterBlur(string? prediction, VisionModel model, FoolingResult byGradient, FoolingResult lowResolution)
     {
         const string title = "Fooling images after a blur";
-        if (Exercise.Unanswered(title, prediction, out var unanswered))
+        if (Exercise.Unanswered(title, prediction, BlurChoices, out var unanswered))
             return unanswered;
         using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
-        if (!BlurChoices.Contains(prediction.Trim().ToLowerInvariant()))
-            return new(title, ExerciseStatus.NotYet, "not yet: answer with one of the letters a, b, c or d.");
         (int Count, double Mean) Surviving(FoolingResult result)
         {
             using var scope = NewDisposeScope();

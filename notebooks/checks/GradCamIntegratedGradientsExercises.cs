@@ -59,11 +59,9 @@ public static class GradCamIntegratedGradientsExercises
     public static ExerciseResult BlackPixels(string? prediction, VisionModel model, Tensor images)
     {
         const string title = "What the black baseline gives black pixels";
-        if (Exercise.Unanswered(title, prediction, out var unanswered))
+        if (Exercise.Unanswered(title, prediction, BlackPixelChoices, out var unanswered))
             return unanswered;
         using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
-        if (!BlackPixelChoices.Contains(prediction.Trim().ToLowerInvariant()))
-            return new(title, ExerciseStatus.NotYet, "not yet: answer with one of the letters a, b, c or d.");
         using var scope = NewDisposeScope();
         var classes = Targets.PerImage(model.Predict(images).Select(p => p.Class).ToArray());
         var black = images.cpu().eq(0);

@@ -70,12 +70,10 @@ public static class HogAdversarialExercises
     public static ExerciseResult Contrast(string? prediction, HogClassifier hogClassifier, VisionModel cnn, Tensor images)
     {
         const string title = "Halving the contrast";
-        if (Exercise.Unanswered(title, prediction, out var unanswered))
+        if (Exercise.Unanswered(title, prediction, ContrastChoices, out var unanswered))
             return unanswered;
         using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
         var hogModel = hogClassifier.Model;
-        if (!ContrastChoices.Contains(prediction.Trim().ToLowerInvariant()))
-            return new(title, ExerciseStatus.NotYet, "not yet: answer with one of the letters a, b or c.");
         using var scope = NewDisposeScope();
         var dim = images.cpu() * 0.5f;
         double Kept(VisionModel model) =>

@@ -77,11 +77,9 @@ public static class OnePixelExercises
     public static ExerciseResult RandomSearch(string? prediction, ShippedOnePixel shipped)
     {
         const string title = "Evolution against random search";
-        if (Exercise.Unanswered(title, prediction, out var unanswered))
+        if (Exercise.Unanswered(title, prediction, SearchChoices, out var unanswered))
             return unanswered;
         using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
-        if (!SearchChoices.Contains(prediction.Trim().ToLowerInvariant()))
-            return new(title, ExerciseStatus.NotYet, "not yet: answer with one of the letters a, b or c.");
         int byEvolution = shipped.EvolutionSuccesses[^1], byChance = shipped.RandomSuccesses[^1];
         var outcome = byChance > 1.25 * byEvolution ? "c" : byChance < 0.75 * byEvolution ? "a" : "b";
         return Exercise.Prediction(title, prediction, outcome,

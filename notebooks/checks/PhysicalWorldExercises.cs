@@ -58,10 +58,10 @@ public static class PhysicalWorldExercises
         const string title = "The most destructive step";
         if (Exercise.Unanswered(title, prediction, out var unanswered))
             return unanswered;
+        var letters = photo.Steps.Select((_, i) => ((char)('a' + i)).ToString()).ToList();   // one per step of the pipeline
+        if (Exercise.Unanswered(title, prediction, letters, out var notAChoice))
+            return notAChoice;
         using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
-        var letters = photo.Steps.Select((_, i) => ((char)('a' + i)).ToString()).ToList();
-        if (!letters.Contains(prediction.Trim().ToLowerInvariant()))
-            return new(title, ExerciseStatus.NotYet, $"not yet: answer with one of the letters {string.Join(", ", letters)}.");
         var survival = photo.Steps.Select(step => new PrintAndPhoto(step).Survival(model, clean, adversarial, labels, seed: 5, photos: 2).SurvivalRate).ToList();
         int worst = survival.IndexOf(survival.Min());
         return Exercise.Prediction(title, prediction, letters[worst],

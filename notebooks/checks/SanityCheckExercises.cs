@@ -68,11 +68,9 @@ public static class SanityCheckExercises
     public static ExerciseResult ClassSensitivity(string? prediction, VisionModel model, Tensor images)
     {
         const string title = "Does guided backpropagation depend on the class?";
-        if (Exercise.Unanswered(title, prediction, out var unanswered))
+        if (Exercise.Unanswered(title, prediction, ["a", "b", "c"], out var unanswered))
             return unanswered;
         using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
-        if (!IsLetter(prediction, "a", "b", "c"))
-            return new(title, ExerciseStatus.NotYet, "not yet: answer with one of the letters a, b or c.");
         using var scope = NewDisposeScope();
         var ranked = model.Probabilities(images).argsort(1, descending: true).cpu();
         var first = Targets.FromLabels(ranked[.., 0]);
@@ -101,11 +99,9 @@ public static class SanityCheckExercises
     public static ExerciseResult OneLayer(string? prediction, VisionModel model, Tensor images)
     {
         const string title = "Randomise one layer: the top or the bottom?";
-        if (Exercise.Unanswered(title, prediction, out var unanswered))
+        if (Exercise.Unanswered(title, prediction, ["a", "b", "c"], out var unanswered))
             return unanswered;
         using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
-        if (!IsLetter(prediction, "a", "b", "c"))
-            return new(title, ExerciseStatus.NotYet, "not yet: answer with one of the letters a, b or c.");
         using var scope = NewDisposeScope();
         var classes = Targets.PerImage(model.Predict(images).Select(p => p.Class).ToArray());
         var guided = new UnitGradient(model, ReluBackward.Guided);
@@ -129,7 +125,4 @@ public static class SanityCheckExercises
             "units above are on, so they shape the map of every class. A map that a random first layer changes but a random class layer " +
             "does not is a map of what the early layers see in the image, not of why the network chose the class.");
     }
-
-    static bool IsLetter(string prediction, params string[] letters) =>
-        letters.Contains(prediction.Trim().ToLowerInvariant());
 }

@@ -48,13 +48,11 @@ public static class UnitExplorerExercises
     public static ExerciseResult LargestRegions(string? prediction, UnitExplorerPage page)
     {
         const string title = "Which layer's regions are largest";
-        if (Exercise.Unanswered(title, prediction, out var unanswered))
+        if (Exercise.Unanswered(title, prediction, LayerChoices, out var unanswered))
             return unanswered;
         using var quiet = ProgressDisplay.Silence();   // a check shows its verdict and nothing else
         if (page.Layers.Count != LayerChoices.Length)
             throw new ArgumentException($"The exercise is written for an explorer of four layers; this one has {page.Layers.Count}.", nameof(page));
-        if (!LayerChoices.Contains(prediction.Trim().ToLowerInvariant()))
-            return new(title, ExerciseStatus.NotYet, "not yet: answer with one of the letters a, b, c or d.");
         var medians = page.Layers.Select(layer =>
         {
             var sides = page.Units.Where(u => u.Layer == layer).SelectMany(u => u.Regions).Select(r => r.Side).Order().ToList();

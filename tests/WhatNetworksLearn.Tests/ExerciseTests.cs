@@ -22,6 +22,19 @@ public class ExerciseTests
     }
 
     [Fact]
+    public void A_multiple_choice_check_stops_at_no_answer_and_at_an_answer_that_is_no_choice()
+    {
+        Assert.True(Exercise.Unanswered("t", null, ["a", "b", "c"], out var none));
+        Assert.Equal(ExerciseStatus.NotAnswered, none.Status);
+        Assert.False(Exercise.Unanswered("t", " B ", ["a", "b", "c"], out var answered));
+        Assert.Null(answered);
+        Assert.True(Exercise.Unanswered("t", "d", ["a", "b", "c"], out var letter));
+        Assert.Equal((ExerciseStatus.NotYet, "not yet: answer with one of the letters a, b or c."), (letter.Status, letter.Message));
+        Assert.True(Exercise.Unanswered("t", "same", ["higher", "lower"], out var word));
+        Assert.Equal("not yet: answer with \"higher\" or \"lower\".", word.Message);
+    }
+
+    [Fact]
     public void An_implementation_check_never_shows_the_expected_values()
     {
         var message = Exercise.Implementation("t", () => zeros(2, 2), tensor(new float[] { 0.125f, 0.375f, 0.625f, 0.875f }).reshape(2, 2), "hint").Message;
