@@ -10,7 +10,7 @@ using WhatNetworksLearn.Models;
 // (lib/Adversarial/RobustAccuracy.cs). Writes data/models/robustness.json and the robust accuracy into
 // fashion-cnn-robust.json. Each run adds or replaces its model's row in the results file.
 // Usage: dotnet run -c Release --project data/models/evaluate -- --model NAME [--limit N] [--out FILE]
-// (fashion-cnn-robust on all 10,000 images took 32 minutes on a shared 2-core machine; fashion-cnn falls to the first
+// (fashion-cnn-robust on all 10,000 images took 33 minutes on a 2-core machine, shared part of the time; fashion-cnn falls to the first
 // PGD run, so its first 1,000 images say as much in a few minutes: --limit 1000.)
 // With --one-pixel N, it runs the one-pixel attack at Su et al.'s scale on the model's first N correctly classified
 // test images instead: a scan of every pixel at three values, then differential evolution against random search
