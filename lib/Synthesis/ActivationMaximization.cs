@@ -72,12 +72,9 @@ public static class ActivationMaximization
     /// </summary>
     public static double StartGradientSize(VisionModel model, IReadOnlyList<int> classes, MaximizationOptions? options = null)
     {
-        options ??= new MaximizationOptions();
-        options.Validate();
+        using var start = StartImages(model, classes.Count, options ?? new MaximizationOptions());
         using var scope = NewDisposeScope();
-        var input = model.Input;
-        var start = full(new long[] { classes.Count, input.Channels, input.Height, input.Width }, options.Background, device: model.Device);
-        return new UnitGradient(model, ReluBackward.Backprop).Attribute(start, classes.ToArray()).abs().mean().item<float>();
+        return new UnitGradient(model, ReluBackward.Backprop).Attribute(start.Parameters, classes.ToArray()).abs().mean().item<float>();
     }
 
     /// <summary>One image per channel of <paramref name="layer"/>, each maximising the mean of its channel.</summary>
@@ -89,12 +86,18 @@ public static class ActivationMaximization
     /// </summary>
     public static SynthesisResult Run(VisionModel model, Objective objective, int count, MaximizationOptions options, string label = "Maximising")
     {
+        using var image = StartImages(model, count, options);
+        var penalized = options.L2Weight > 0 ? objective - options.L2Weight * Objective.L2(options.Background) : objective;
+        return InputOptimizer.Run(model, image, penalized, options.ForLoop(label));
+    }
+
+    /// <summary>The plain start of every maximisation: <paramref name="count"/> images of the model's input shape at the options' background.</summary>
+    static PixelImage StartImages(VisionModel model, int count, MaximizationOptions options)
+    {
         options.Validate();
         if (count < 1)
             throw new ArgumentOutOfRangeException(nameof(count), $"Ask for at least one image; got {count}.");
-        var penalized = options.L2Weight > 0 ? objective - options.L2Weight * Objective.L2(options.Background) : objective;
         var input = model.Input;
-        using var image = PixelImage.Constant(count, input.Channels, input.Height, input.Width, options.Background, model.Device);
-        return InputOptimizer.Run(model, image, penalized, options.ForLoop(label));
+        return PixelImage.Constant(count, input.Channels, input.Height, input.Width, options.Background, model.Device);
     }
 }
